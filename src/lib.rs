@@ -1,1 +1,43 @@
+//! lcw-handler: custom logic for Microsoft Entra Lifecycle Workflows, as an Azure Functions
+//! custom handler.
+//!
+//! Lifecycle Workflows calls a *custom task extension*; this crate answers that callout, runs
+//! your task, and reports the outcome through Graph `resume` with the app's managed identity.
+//! You write one async function (see [`task`]) and hand it to [`run`]; the runtime owns the
+//! platform protocol, retries, tokens and failure handling.
+//!
+//! # Layout
+//!
+//! - [`callout`]: the LCW callout's wire format, parsed tolerantly.
+//! - [`work_item`]: what travels through the queue from accept to process.
+//! - [`task`]: the user API, and the built-in tasks.
+//! - [`pipeline`]: accept (callout → work item) and process (task → resume), with deadlines
+//!   and the last-attempt rule; transport-agnostic.
+//! - [`resume`]: the Graph resume call and its error classification; [`retry`]: the one retry
+//!   policy; [`graph`] and [`credential`]: outbound calls and tokens.
+//! - [`host`]: the Azure Functions custom-handler adapter; [`standalone`]: the same pipeline
+//!   behind a plain HTTP server with an in-process worker pool.
+//! - [`config`] and [`settings`]: app settings, validated once.
+//! - [`cli`]: the `lcw-handler` command (`host`, `serve`, `check`, `demo`). Only the CLI's
+//!   `demo` uses the local emulators (crate `lcw-emulator`); no production path does.
 
+#![warn(missing_docs)]
+
+pub mod callout;
+pub mod cli;
+pub mod config;
+pub mod credential;
+pub mod graph;
+pub mod host;
+pub mod iso_duration;
+mod json_keys;
+pub mod logging;
+pub mod pipeline;
+pub mod resume;
+pub mod retry;
+pub mod settings;
+pub mod standalone;
+pub mod task;
+pub mod work_item;
+
+pub use cli::run;

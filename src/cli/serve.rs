@@ -1,0 +1,137 @@
+//! `host` and `serve`: set up the pipeline from settings and serve until stopped.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
+
+use super::{EXIT_RESTART, port_from_env};
+use crate::config::Config;
+use crate::credential::managed_identity;
+use crate::graph::GraphClient;
+use crate::host::{HostJson, HostState};
+use crate::logging;
+use crate::pipeline::Pipeline;
+use crate::settings::{FUNCTIONS_APP_ROOT_PATH, FUNCTIONS_CUSTOMHANDLER_PORT};
+use crate::task::{Task, builtin};
+
+fn pipeline(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Result<Pipeline, String> {
+    let credential = managed_identity(&config.identity).map_err(|e| e.to_string())?;
+    let graph = GraphClient::new(&config.graph, credential);
+    let task = task.unwrap_or_else(|| builtin::from_setting(&config.builtin_task));
+    Ok(Pipeline::new(task, graph, config))
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    // stderr lines become Error-level host logs, and the last ones are attached to exit errors.
+    eprintln!("lcw-handler: {message}");
+    ExitCode::FAILURE
+}
+
+fn start_warnings() {
+    warn!(
+        "caller authentication is not yet enforced: anyone who knows the callout URL can complete or fail tasks"
+    );
+}
+
+/// Serves the Functions host on `127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT`.
+pub(super) async fn host(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> ExitCode {
+    logging::init_json(&config.log_filter);
+    let Some(port) = port_from_env() else {
+        return fail(format!(
+            "{FUNCTIONS_CUSTOMHANDLER_PORT} is not set: the Functions host sets it; for local runs use `lcw-handler serve`"
+        ));
+    };
+    let Ok(port) = port.trim().parse::<u16>() else {
+        return fail(format!(
+            "{FUNCTIONS_CUSTOMHANDLER_PORT}={port:?} is not a port number"
+        ));
+    };
+    let app_root = std::env::var_os(FUNCTIONS_APP_ROOT_PATH)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let host_json = match HostJson::read(&app_root) {
+        Ok(host_json) => host_json,
+        Err(e) => return fail(e),
+    };
+    let pipeline = match pipeline(config, task) {
+        Ok(pipeline) => pipeline,
+        Err(e) => return fail(e),
+    };
+    // The host dials IPv4 loopback (PROTOCOL.md §8.3).
+    let listener = match TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await {
+        Ok(listener) => listener,
+        Err(e) => return fail(format!("cannot listen on 127.0.0.1:{port}: {e}")),
+    };
+    start_warnings();
+    info!(
+        port,
+        task = pipeline.task_name(),
+        max_attempts = host_json.max_dequeue_count,
+        "serving the Functions host"
+    );
+    match crate::host::serve(
+        listener,
+        HostState::new(pipeline, host_json),
+        shutdown_signal(),
+    )
+    .await
+    {
+        // Stopped by a signal after draining: ask for a restart rather than exit 0, which the
+        // host treats as "never restart" (PROTOCOL.md §8.9).
+        Ok(()) => ExitCode::from(EXIT_RESTART),
+        Err(e) => {
+            error!(error = %e, "server failed");
+            fail(e)
+        }
+    }
+}
+
+/// Serves standalone on `listen`.
+pub(super) async fn standalone(
+    config: Arc<Config>,
+    task: Option<Arc<dyn Task>>,
+    listen: SocketAddr,
+) -> ExitCode {
+    logging::init_json(&config.log_filter);
+    let pipeline = match pipeline(config, task) {
+        Ok(pipeline) => pipeline,
+        Err(e) => return fail(e),
+    };
+    let listener = match TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
+    };
+    start_warnings();
+    info!(%listen, task = pipeline.task_name(), "serving standalone");
+    match crate::standalone::serve(listener, pipeline, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    info!("stopping");
+}

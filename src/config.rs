@@ -1,0 +1,446 @@
+//! App settings, read once at start into a typed [`Config`].
+//!
+//! Every value is validated before the handler starts serving, so a typo becomes a start-up error
+//! that names the setting instead of a failed task an hour later. Reading goes through a lookup
+//! function rather than the process environment directly so tests never mutate global state.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::iso_duration;
+use crate::settings::*;
+
+/// Default Graph base URL (the global cloud).
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
+/// Matches the `timeoutDuration` we tell users to register (PROTOCOL.md §5.5).
+pub const DEFAULT_CALLBACK_TIMEOUT: &str = "PT30M";
+
+/// A setting that is missing or malformed. The message always names the setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The setting is required by another choice and is not set.
+    #[error("app setting {setting} is required {because}")]
+    Missing {
+        /// The setting's name.
+        setting: &'static str,
+        /// Why it is required, e.g. "when LCW_TASK=webhook".
+        because: &'static str,
+    },
+    /// The setting is set but cannot be used.
+    #[error("app setting {setting}={value:?} is invalid: {problem}")]
+    Invalid {
+        /// The setting's name.
+        setting: &'static str,
+        /// The offending value (settings read here never hold secrets).
+        value: String,
+        /// What is wrong and what would be right.
+        problem: String,
+    },
+}
+
+/// The built-in task chosen with `LCW_TASK`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuiltinTask {
+    /// Acknowledge only: resume `completed` at once.
+    Complete,
+    /// POST the task as JSON to a URL; its status decides the outcome.
+    Webhook {
+        /// Target of the POST.
+        url: Url,
+        /// Timeout of one POST.
+        timeout: Duration,
+    },
+}
+
+/// Which Graph version the resume URL uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphVersion {
+    /// `v1.0`, the default.
+    V1,
+    /// `beta`, which Microsoft's own Logic App uses.
+    Beta,
+}
+
+impl GraphVersion {
+    /// The URL path segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GraphVersion::V1 => "v1.0",
+            GraphVersion::Beta => "beta",
+        }
+    }
+}
+
+/// Where and how to reach Microsoft Graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphSettings {
+    /// Base URL without version and without trailing slash.
+    pub base_url: String,
+    /// Version segment for resume.
+    pub version: GraphVersion,
+}
+
+/// The managed identity used for outbound tokens, as far as the handler can see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentitySettings {
+    /// `IDENTITY_ENDPOINT`, set by the platform; `None` means IMDS would be tried.
+    pub endpoint: Option<String>,
+    /// Whether `IDENTITY_HEADER` is set (its value is a secret and is not kept here).
+    pub header_present: bool,
+    /// `AZURE_CLIENT_ID`: a user-assigned identity; `None` means system-assigned.
+    pub client_id: Option<String>,
+}
+
+/// Settings that only standalone mode uses (the Functions host owns them otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandaloneSettings {
+    /// Attempts per task, first included.
+    pub max_attempts: u32,
+    /// Tasks processed at once.
+    pub workers: usize,
+    /// Pause before a task is attempted again.
+    pub retry_delay: Duration,
+}
+
+/// Everything the handler needs, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The built-in task named by `LCW_TASK` (ignored by binaries that bring their own task).
+    pub builtin_task: BuiltinTask,
+    /// Microsoft Graph.
+    pub graph: GraphSettings,
+    /// The extension's callback timeout.
+    pub callback_timeout: Duration,
+    /// Subtracted from the callback timeout to form the deadline.
+    pub deadline_margin: Duration,
+    /// How long one invocation retries before handing the task back to the queue.
+    pub retry_window: Duration,
+    /// How long the business logic may run in one attempt.
+    pub task_timeout: Duration,
+    /// Outbound identity.
+    pub identity: IdentitySettings,
+    /// Standalone-mode settings.
+    pub standalone: StandaloneSettings,
+    /// Log filter.
+    pub log_filter: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`; an empty value counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let callback_timeout_text =
+            get(LCW_CALLBACK_TIMEOUT).unwrap_or_else(|| DEFAULT_CALLBACK_TIMEOUT.to_owned());
+        let callback_timeout =
+            iso_duration::parse(&callback_timeout_text).map_err(|e| ConfigError::Invalid {
+                setting: LCW_CALLBACK_TIMEOUT,
+                value: callback_timeout_text.clone(),
+                problem: e.to_string(),
+            })?;
+        let deadline_margin = seconds(&get, LCW_DEADLINE_MARGIN_SECONDS, 60, 0)?;
+        if deadline_margin >= callback_timeout {
+            return Err(ConfigError::Invalid {
+                setting: LCW_DEADLINE_MARGIN_SECONDS,
+                value: deadline_margin.as_secs().to_string(),
+                problem: format!(
+                    "the margin must be shorter than {LCW_CALLBACK_TIMEOUT} ({callback_timeout_text})"
+                ),
+            });
+        }
+
+        Ok(Config {
+            builtin_task: builtin_task(&get)?,
+            graph: GraphSettings {
+                base_url: http_url(&get, LCW_GRAPH_URL, DEFAULT_GRAPH_URL)?
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_owned(),
+                version: match get(LCW_GRAPH_VERSION).as_deref() {
+                    None | Some("v1.0") => GraphVersion::V1,
+                    Some("beta") => GraphVersion::Beta,
+                    Some(other) => {
+                        return Err(ConfigError::Invalid {
+                            setting: LCW_GRAPH_VERSION,
+                            value: other.to_owned(),
+                            problem: "use v1.0 or beta".to_owned(),
+                        });
+                    }
+                },
+            },
+            callback_timeout,
+            deadline_margin,
+            retry_window: seconds(&get, LCW_RETRY_WINDOW_SECONDS, 60, 1)?,
+            task_timeout: seconds(&get, LCW_TASK_TIMEOUT_SECONDS, 120, 1)?,
+            identity: IdentitySettings {
+                endpoint: get(IDENTITY_ENDPOINT),
+                header_present: get(IDENTITY_HEADER).is_some(),
+                client_id: get(AZURE_CLIENT_ID),
+            },
+            standalone: StandaloneSettings {
+                max_attempts: number(&get, LCW_MAX_ATTEMPTS, 5, 1, 100)? as u32,
+                workers: number(&get, LCW_WORKERS, 16, 1, 1024)? as usize,
+                retry_delay: seconds(&get, LCW_RETRY_DELAY_SECONDS, 10, 0)?,
+            },
+            log_filter: get(LCW_LOG).unwrap_or_else(|| "info".to_owned()),
+        })
+    }
+}
+
+fn builtin_task(get: &impl Fn(&str) -> Option<String>) -> Result<BuiltinTask, ConfigError> {
+    match get(LCW_TASK).as_deref() {
+        None | Some("complete") => Ok(BuiltinTask::Complete),
+        Some("webhook") => {
+            if get(LCW_WEBHOOK_URL).is_none() {
+                return Err(ConfigError::Missing {
+                    setting: LCW_WEBHOOK_URL,
+                    because: "when LCW_TASK=webhook",
+                });
+            }
+            Ok(BuiltinTask::Webhook {
+                url: http_url(get, LCW_WEBHOOK_URL, "")?,
+                timeout: seconds(get, LCW_WEBHOOK_TIMEOUT_SECONDS, 10, 1)?,
+            })
+        }
+        Some(other) => Err(ConfigError::Invalid {
+            setting: LCW_TASK,
+            value: other.to_owned(),
+            problem: "use complete or webhook (or build your own binary with a custom task)"
+                .to_owned(),
+        }),
+    }
+}
+
+fn http_url(
+    get: &impl Fn(&str) -> Option<String>,
+    setting: &'static str,
+    default: &str,
+) -> Result<Url, ConfigError> {
+    let text = get(setting).unwrap_or_else(|| default.to_owned());
+    let invalid = |problem: String| ConfigError::Invalid {
+        setting,
+        value: text.clone(),
+        problem,
+    };
+    let url = Url::parse(&text).map_err(|e| invalid(format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(
+            "the scheme must be https (or http for a local fake)".to_owned(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("remove the query and fragment".to_owned()));
+    }
+    Ok(url)
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    setting: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let Some(text) = get(setting) else {
+        return Ok(default);
+    };
+    match text.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            setting,
+            value: text,
+            problem: format!("expected a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    setting: &'static str,
+    default: u64,
+    min: u64,
+) -> Result<Duration, ConfigError> {
+    number(get, setting, default, min, 7 * 86_400).map(Duration::from_secs)
+}
+
+impl fmt::Display for Config {
+    /// The effective configuration as `check` prints it. Secrets are never held in [`Config`],
+    /// so nothing here can leak one; `IDENTITY_HEADER` is shown only as set or unset.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let task = match &self.builtin_task {
+            BuiltinTask::Complete => "complete".to_owned(),
+            BuiltinTask::Webhook { url, timeout } => {
+                format!(
+                    "webhook → {} (timeout {}s)",
+                    redact_url(url),
+                    timeout.as_secs()
+                )
+            }
+        };
+        let unset = "(unset)";
+        writeln!(f, "{LCW_TASK:<30} {task}")?;
+        writeln!(f, "{LCW_GRAPH_URL:<30} {}", self.graph.base_url)?;
+        writeln!(f, "{LCW_GRAPH_VERSION:<30} {}", self.graph.version.as_str())?;
+        writeln!(
+            f,
+            "{LCW_CALLBACK_TIMEOUT:<30} {}",
+            iso_duration::format(self.callback_timeout)
+        )?;
+        writeln!(
+            f,
+            "{LCW_DEADLINE_MARGIN_SECONDS:<30} {}",
+            self.deadline_margin.as_secs()
+        )?;
+        writeln!(
+            f,
+            "{LCW_RETRY_WINDOW_SECONDS:<30} {}",
+            self.retry_window.as_secs()
+        )?;
+        writeln!(
+            f,
+            "{LCW_TASK_TIMEOUT_SECONDS:<30} {}",
+            self.task_timeout.as_secs()
+        )?;
+        writeln!(
+            f,
+            "{IDENTITY_ENDPOINT:<30} {}",
+            self.identity.endpoint.as_deref().unwrap_or(unset)
+        )?;
+        writeln!(
+            f,
+            "{IDENTITY_HEADER:<30} {}",
+            if self.identity.header_present {
+                "(set, redacted)"
+            } else {
+                unset
+            }
+        )?;
+        writeln!(
+            f,
+            "{AZURE_CLIENT_ID:<30} {}",
+            self.identity
+                .client_id
+                .as_deref()
+                .unwrap_or("(unset: system-assigned identity)")
+        )?;
+        writeln!(
+            f,
+            "{LCW_MAX_ATTEMPTS:<30} {} (standalone only)",
+            self.standalone.max_attempts
+        )?;
+        writeln!(
+            f,
+            "{LCW_WORKERS:<30} {} (standalone only)",
+            self.standalone.workers
+        )?;
+        writeln!(
+            f,
+            "{LCW_RETRY_DELAY_SECONDS:<30} {} (standalone only)",
+            self.standalone.retry_delay.as_secs()
+        )?;
+        write!(f, "{LCW_LOG:<30} {}", self.log_filter)
+    }
+}
+
+/// Drops user info from a URL: webhook URLs sometimes carry a key in the password part.
+fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if !shown.username().is_empty() || shown.password().is_some() {
+        // Setting credentials on an http(s) URL cannot fail; ignoring the result is safe.
+        let _ = shown.set_username("redacted");
+        let _ = shown.set_password(None);
+    }
+    shown.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.builtin_task, BuiltinTask::Complete);
+        assert_eq!(c.graph.base_url, "https://graph.microsoft.com");
+        assert_eq!(c.graph.version, GraphVersion::V1);
+        assert_eq!(c.callback_timeout, Duration::from_secs(1800));
+        assert_eq!(c.retry_window, Duration::from_secs(60));
+        assert_eq!(c.standalone.max_attempts, 5);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("LCW_TASK", "webhook")], "LCW_WEBHOOK_URL"),
+            (&[("LCW_TASK", "email")], "LCW_TASK"),
+            (
+                &[("LCW_CALLBACK_TIMEOUT", "30 minutes")],
+                "LCW_CALLBACK_TIMEOUT",
+            ),
+            (
+                &[("LCW_RETRY_WINDOW_SECONDS", "-1")],
+                "LCW_RETRY_WINDOW_SECONDS",
+            ),
+            (&[("LCW_GRAPH_URL", "ftp://graph")], "LCW_GRAPH_URL"),
+            (&[("LCW_GRAPH_VERSION", "v2")], "LCW_GRAPH_VERSION"),
+            (
+                &[
+                    ("LCW_CALLBACK_TIMEOUT", "PT1M"),
+                    ("LCW_DEADLINE_MARGIN_SECONDS", "60"),
+                ],
+                "LCW_DEADLINE_MARGIN_SECONDS",
+            ),
+            (
+                &[("LCW_TASK", "webhook"), ("LCW_WEBHOOK_URL", "not a url")],
+                "LCW_WEBHOOK_URL",
+            ),
+        ];
+        for (pairs, setting) in cases {
+            let err = config(pairs).expect_err(setting);
+            assert!(
+                err.to_string().contains(setting),
+                "{err} should name {setting}"
+            );
+        }
+    }
+
+    #[test]
+    fn graph_url_loses_its_trailing_slash() {
+        let c = config(&[("LCW_GRAPH_URL", "http://127.0.0.1:9/")]).unwrap();
+        assert_eq!(c.graph.base_url, "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn display_never_shows_the_identity_header_or_url_passwords() {
+        let c = config(&[
+            ("IDENTITY_HEADER", "s3cr3t-header"),
+            ("LCW_TASK", "webhook"),
+            ("LCW_WEBHOOK_URL", "https://user:hunter2@hooks.example/x"),
+        ])
+        .unwrap();
+        let shown = c.to_string();
+        assert!(!shown.contains("s3cr3t-header"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("(set, redacted)"), "{shown}");
+    }
+}

@@ -1,0 +1,34 @@
+//! Outbound tokens: the managed identity, through the official `azure_identity` crate.
+//!
+//! The credential is created once per process and shared; `azure_identity` caches the token and
+//! refreshes it five minutes before expiry, so one fetch serves every resume of its lifetime.
+//! We add no second cache (PROTOCOL.md §9.4).
+
+use std::sync::Arc;
+
+use azure_core::credentials::TokenCredential;
+use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
+
+use crate::config::IdentitySettings;
+
+/// The managed identity could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot set up the managed identity (check IDENTITY_ENDPOINT, IDENTITY_HEADER and AZURE_CLIENT_ID): {0}"
+)]
+pub struct CredentialError(String);
+
+/// Builds the managed-identity credential the environment describes: App Service / Functions
+/// when `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set, IMDS otherwise; `AZURE_CLIENT_ID`
+/// selects a user-assigned identity.
+pub fn managed_identity(
+    settings: &IdentitySettings,
+) -> Result<Arc<dyn TokenCredential>, CredentialError> {
+    let options = ManagedIdentityCredentialOptions {
+        user_assigned_id: settings.client_id.clone().map(UserAssignedId::ClientId),
+        ..Default::default()
+    };
+    let credential = ManagedIdentityCredential::new(Some(options))
+        .map_err(|e| CredentialError(e.to_string()))?;
+    Ok(credential)
+}

@@ -1,0 +1,230 @@
+//! The Azure Functions custom-handler adapter: envelopes in, `Outputs`/`Logs` out.
+//!
+//! The host POSTs one JSON envelope per invocation to `/<FunctionName>` and polls `GET /` for
+//! readiness (PROTOCOL.md §8). This module maps the two functions declared under `function/`
+//! onto the pipeline: `callout` (HTTP trigger, queue output) accepts, `process` (queue trigger)
+//! processes. It owns no business rule: the answer to the host is derived from the pipeline's
+//! result in one place per function.
+
+mod envelope;
+mod host_json;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tracing::{debug, info, warn};
+
+use crate::callout::CalloutError;
+use crate::pipeline::{Attempt, Disposition, Pipeline, accept};
+
+pub use envelope::{
+    EnvelopeError, HttpTriggerData, InvocationRequest, InvocationResponse, decode_value,
+};
+pub use host_json::{DEFAULT_MAX_DEQUEUE_COUNT, HostJson, HostJsonError};
+
+/// The HTTP-triggered function (folder `function/callout`).
+pub const CALLOUT_FUNCTION: &str = "callout";
+/// The queue-triggered function (folder `function/process`).
+pub const PROCESS_FUNCTION: &str = "process";
+/// The `callout` function's HTTP trigger binding.
+pub const HTTP_TRIGGER_BINDING: &str = "req";
+/// The `callout` function's HTTP output binding.
+pub const HTTP_OUTPUT_BINDING: &str = "res";
+/// The `callout` function's queue output binding.
+pub const QUEUE_OUTPUT_BINDING: &str = "task";
+/// The `process` function's queue trigger binding.
+pub const QUEUE_TRIGGER_BINDING: &str = "workItem";
+/// The queue between the two functions.
+pub const TASK_QUEUE: &str = "lcw-tasks";
+/// The header carrying the invocation id.
+pub const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
+
+/// What the adapter needs per request.
+#[derive(Clone)]
+pub struct HostState {
+    pipeline: Pipeline,
+    max_attempts: u32,
+}
+
+impl HostState {
+    /// State for `pipeline`, with the attempt limit from `host.json`.
+    pub fn new(pipeline: Pipeline, host_json: HostJson) -> HostState {
+        HostState {
+            pipeline,
+            max_attempts: host_json.max_dequeue_count,
+        }
+    }
+}
+
+/// The handler's HTTP surface as the host sees it.
+pub fn router(state: HostState) -> Router {
+    Router::new()
+        .route("/", get(ready).head(ready))
+        .route(&format!("/{CALLOUT_FUNCTION}"), post(callout))
+        .route(&format!("/{PROCESS_FUNCTION}"), post(process))
+        .fallback(unknown_function)
+        .with_state(Arc::new(state))
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: HostState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Readiness and health: any answer counts, so answer at once.
+async fn ready() -> &'static str {
+    "lcw-handler ready"
+}
+
+async fn unknown_function() -> Response {
+    reply(
+        StatusCode::NOT_FOUND,
+        json!({"error": {"code": "unknown_function", "message": "this handler serves the functions callout and process"}}),
+    )
+}
+
+fn invocation_id(headers: &HeaderMap) -> String {
+    headers
+        .get(INVOCATION_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+/// A JSON reply to the host (the host requires a JSON content type).
+fn reply(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// An envelope the host should never send: fail the invocation so it shows as an error.
+fn bad_envelope(invocation_id: &str, error: EnvelopeError) -> Response {
+    warn!(invocation_id, %error, "unusable invocation request");
+    reply(
+        StatusCode::BAD_REQUEST,
+        json!({"error": {"code": "bad_envelope", "message": error.to_string()}}),
+    )
+}
+
+async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let invocation_id = invocation_id(&headers);
+    let envelope = match InvocationRequest::parse(&body) {
+        Ok(envelope) => envelope,
+        Err(e) => return bad_envelope(&invocation_id, e),
+    };
+    let callout_body = match envelope.data(HTTP_TRIGGER_BINDING) {
+        Ok(req) => HttpTriggerData::new(req)
+            .map(|r| r.body())
+            .unwrap_or_default(),
+        Err(e) => return bad_envelope(&invocation_id, e),
+    };
+    let response = match accept(
+        &callout_body,
+        OffsetDateTime::now_utc(),
+        state.pipeline.config(),
+    ) {
+        Ok((item, callout)) => {
+            info!(
+                invocation_id,
+                task_processing_result_id = %callout.task_processing_result.id,
+                launch_and_wait = callout.launch_and_wait,
+                "callout accepted"
+            );
+            debug!(
+                invocation_id,
+                upn = callout.subject.user_principal_name.as_deref().unwrap_or(""),
+                "callout subject"
+            );
+            InvocationResponse::default()
+                .http_output(HTTP_OUTPUT_BINDING, 202, &[], String::new())
+                .output(QUEUE_OUTPUT_BINDING, item.to_value())
+                .log(format!(
+                    "lcw-handler accepted taskProcessingResult {}",
+                    callout.task_processing_result.id
+                ))
+        }
+        Err(error) => {
+            warn!(invocation_id, %error, "callout refused");
+            InvocationResponse::default()
+                .http_output(
+                    HTTP_OUTPUT_BINDING,
+                    400,
+                    &[("Content-Type", "application/json")],
+                    callout_error_body(&error).to_string(),
+                )
+                .log(format!("lcw-handler refused a callout: {error}"))
+        }
+    };
+    // The envelope itself succeeded even when the callout was refused: the host requires a 2xx
+    // to deliver `res` (PROTOCOL.md §8.6).
+    reply(StatusCode::OK, response.to_json())
+}
+
+/// The public 400 body: `{"error":{"code":"invalid_callout","message":…,"field":…}}`.
+pub fn callout_error_body(error: &CalloutError) -> Value {
+    json!({
+        "error": {
+            "code": "invalid_callout",
+            "message": error.to_string(),
+            "field": error.path(),
+        }
+    })
+}
+
+async fn process(State(state): State<Arc<HostState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let invocation_id = invocation_id(&headers);
+    let envelope = match InvocationRequest::parse(&body) {
+        Ok(envelope) => envelope,
+        Err(e) => return bad_envelope(&invocation_id, e),
+    };
+    let message = match envelope.data(QUEUE_TRIGGER_BINDING) {
+        Ok(value) => decode_value(value),
+        Err(e) => return bad_envelope(&invocation_id, e),
+    };
+    let number = envelope.dequeue_count().unwrap_or_else(|| {
+        warn!(
+            invocation_id,
+            "Metadata.DequeueCount is missing or not a number; assuming the first attempt"
+        );
+        1
+    });
+    let attempt = Attempt {
+        number,
+        max: state.max_attempts,
+    };
+    let report = state
+        .pipeline
+        .process(message, attempt, &invocation_id)
+        .await;
+    let body = InvocationResponse::default()
+        .log(format!(
+            "lcw-handler attempt {number}/{}: {}",
+            attempt.max, report.summary
+        ))
+        .to_json();
+    match report.disposition {
+        Disposition::Finished => reply(StatusCode::OK, body),
+        // A non-2xx fails the invocation, so the host makes the message visible again after
+        // `visibilityTimeout`, and poisons it after `maxDequeueCount` deliveries.
+        Disposition::RetryLater => reply(StatusCode::INTERNAL_SERVER_ERROR, body),
+    }
+}

@@ -1,0 +1,62 @@
+//! The two phases every callout goes through, independent of transport.
+//!
+//! **accept** turns a callout body into a [`WorkItem`] in microseconds and never waits on
+//! anything: Lifecycle Workflows gives us one second (PROTOCOL.md §4). **process** runs the
+//! task, then resumes, within two bounds: the task's deadline (after which LCW has given up)
+//! and the invocation's retry window (after which the task goes back to the queue rather than
+//! holding a worker). On the last attempt a task that still cannot finish is resumed `failed`,
+//! so a workflow never waits for its timeout because of us.
+//!
+//! The Functions host adapter (`host`) and the standalone server (`standalone`) both drive this
+//! module; it never sees an envelope or a socket.
+
+mod accept;
+mod process;
+mod run_task;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::graph::GraphClient;
+use crate::resume::Resumer;
+use crate::task::Task;
+
+pub use accept::accept;
+pub use process::{Attempt, Disposition, ProcessReport};
+
+/// Everything processing needs, shared by all invocations. Cheap to clone.
+#[derive(Clone)]
+pub struct Pipeline {
+    task: Arc<dyn Task>,
+    graph: GraphClient,
+    resumer: Resumer,
+    config: Arc<Config>,
+}
+
+impl Pipeline {
+    /// A pipeline running `task`, resuming through `graph`.
+    pub fn new(task: Arc<dyn Task>, graph: GraphClient, config: Arc<Config>) -> Pipeline {
+        Pipeline {
+            task,
+            resumer: Resumer::new(graph.clone()),
+            graph,
+            config,
+        }
+    }
+
+    /// Replaces the resumer (tests use a faster backoff).
+    pub fn with_resumer(mut self, resumer: Resumer) -> Pipeline {
+        self.resumer = resumer;
+        self
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The task's name, for logs.
+    pub fn task_name(&self) -> &str {
+        self.task.name()
+    }
+}

@@ -1,0 +1,200 @@
+//! Phase two: work item → task → resume.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+use tracing::{Instrument, debug, error, info, info_span, warn};
+
+use super::Pipeline;
+use super::run_task::{TaskResult, run_task};
+use crate::resume::{OperationStatus, ResumeError};
+use crate::task::{Outcome, TaskContext};
+use crate::work_item::WorkItem;
+
+/// Which delivery of a work item this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// From 1 (the host's `DequeueCount`).
+    pub number: u32,
+    /// The last attempt's number (the host's `maxDequeueCount`).
+    pub max: u32,
+}
+
+impl Attempt {
+    /// Whether no delivery follows this one.
+    pub fn is_last(self) -> bool {
+        self.number >= self.max
+    }
+}
+
+/// What the transport should do with the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Delete it: the task is finished (resumed, or nothing more can be done).
+    Finished,
+    /// Deliver it again later (the host: answer non-2xx; standalone: requeue).
+    RetryLater,
+}
+
+/// The result of processing one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessReport {
+    /// What to do with the message.
+    pub disposition: Disposition,
+    /// The status resumed, if a resume was accepted by Graph.
+    pub resumed: Option<OperationStatus>,
+    /// One line for the invocation's `Logs`.
+    pub summary: String,
+}
+
+impl ProcessReport {
+    fn finished(resumed: Option<OperationStatus>, summary: String) -> ProcessReport {
+        ProcessReport {
+            disposition: Disposition::Finished,
+            resumed,
+            summary,
+        }
+    }
+
+    fn retry_later(summary: String) -> ProcessReport {
+        ProcessReport {
+            disposition: Disposition::RetryLater,
+            resumed: None,
+            summary,
+        }
+    }
+}
+
+impl Pipeline {
+    /// Processes one delivery of a work item.
+    pub async fn process(
+        &self,
+        message: Value,
+        attempt: Attempt,
+        invocation_id: &str,
+    ) -> ProcessReport {
+        let started = Instant::now();
+        let (item, callout) = match WorkItem::decode(message) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                // Retrying cannot repair it, but failing the delivery lets the host move the
+                // message to the poison queue where an operator sees it; deleting it would
+                // silently drop a task.
+                error!(invocation_id, attempt = attempt.number, error = %e, "malformed work item");
+                return ProcessReport::retry_later(format!("malformed work item: {e}"));
+            }
+        };
+        let span = info_span!(
+            "process",
+            invocation_id,
+            task_processing_result_id = %callout.task_processing_result.id,
+            attempt = attempt.number,
+        );
+        self.process_item(item, Arc::new(callout), attempt, invocation_id, started)
+            .instrument(span)
+            .await
+    }
+
+    async fn process_item(
+        &self,
+        item: WorkItem,
+        callout: Arc<crate::callout::Callout>,
+        attempt: Attempt,
+        invocation_id: &str,
+        started: Instant,
+    ) -> ProcessReport {
+        let now = OffsetDateTime::now_utc();
+        let Some(time_left) = positive(item.deadline - now) else {
+            error!(deadline = %item.deadline, "the task's deadline has passed; Lifecycle Workflows no longer waits for it");
+            return ProcessReport::finished(None, "deadline passed: nothing reported".to_owned());
+        };
+        let deadline_at = Instant::now() + time_left;
+        let retry_until = (started + self.config.retry_window).min(deadline_at);
+        debug!(
+            upn = callout.subject.user_principal_name.as_deref().unwrap_or(""),
+            workflow = callout.workflow.display_name.as_deref().unwrap_or(""),
+            "running task"
+        );
+
+        let ctx = TaskContext {
+            callout: callout.clone(),
+            raw_callout: Arc::new(item.callout),
+            attempt: attempt.number,
+            max_attempts: attempt.max,
+            deadline: item.deadline,
+            retry_until,
+            invocation_id: invocation_id.into(),
+            graph: self.graph.clone(),
+        };
+        let limit = self.config.task_timeout.min(time_left);
+        let status = match run_task(self.task.as_ref(), ctx, limit).await {
+            TaskResult::Final(Outcome::Completed) => OperationStatus::Completed,
+            TaskResult::Final(Outcome::Failed { reason }) => {
+                warn!(%reason, "task failed");
+                OperationStatus::Failed
+            }
+            TaskResult::Retry(reason) if attempt.is_last() => {
+                warn!(%reason, "task failed on its last attempt; reporting failed");
+                OperationStatus::Failed
+            }
+            TaskResult::Retry(reason) => {
+                warn!(%reason, "task will be retried");
+                return ProcessReport::retry_later(format!(
+                    "attempt {}/{} will be retried: {reason}",
+                    attempt.number, attempt.max
+                ));
+            }
+        };
+
+        if !callout.launch_and_wait {
+            info!(
+                outcome = status.as_str(),
+                "launch-and-continue: nothing to resume"
+            );
+            return ProcessReport::finished(
+                None,
+                format!("task {}; launch-and-continue, not resumed", status.as_str()),
+            );
+        }
+
+        match self.resumer.resume(&callout, status, retry_until).await {
+            Ok(report) => ProcessReport::finished(
+                Some(status),
+                format!(
+                    "resumed {} after {} request(s)",
+                    status.as_str(),
+                    report.tries
+                ),
+            ),
+            Err(ResumeError::Rejected(failure)) => {
+                error!(
+                    http_status = failure.status,
+                    graph_code = failure.code.as_deref().unwrap_or(""),
+                    request_id = failure.request_id.as_deref().unwrap_or(""),
+                    message = %failure.message,
+                    "Graph rejected the resume; not retrying"
+                );
+                ProcessReport::finished(None, format!("resume rejected: {failure}"))
+            }
+            Err(e @ ResumeError::OutOfTime { .. }) if Instant::now() >= deadline_at => {
+                error!(error = %e, "deadline reached while resuming");
+                ProcessReport::finished(None, format!("deadline reached: {e}"))
+            }
+            Err(e) => {
+                if attempt.is_last() {
+                    error!(error = %e, "resume not delivered on the last attempt; the message goes to the poison queue");
+                } else {
+                    warn!(error = %e, "resume not delivered in this invocation; handing back to the queue");
+                }
+                ProcessReport::retry_later(format!("resume not delivered: {e}"))
+            }
+        }
+    }
+}
+
+fn positive(d: time::Duration) -> Option<Duration> {
+    Duration::try_from(d).ok().filter(|d| !d.is_zero())
+}

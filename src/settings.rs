@@ -1,0 +1,46 @@
+//! The names of every app setting (environment variable) the handler reads, in one place.
+//!
+//! Azure Functions users configure an app through app settings, which reach a custom handler as
+//! environment variables. Keeping the names here means an error message, `check` and the docs
+//! can never disagree about what a setting is called.
+
+/// Port the Functions host expects the handler to listen on (set by the host).
+pub const FUNCTIONS_CUSTOMHANDLER_PORT: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
+/// Legacy alias of [`FUNCTIONS_CUSTOMHANDLER_PORT`] still set by older hosts.
+pub const FUNCTIONS_HTTPWORKER_PORT: &str = "FUNCTIONS_HTTPWORKER_PORT";
+/// The function app root, where `host.json` lives (set by the host).
+pub const FUNCTIONS_APP_ROOT_PATH: &str = "FUNCTIONS_APP_ROOT_PATH";
+
+/// Which built-in task runs: `complete` or `webhook`.
+pub const LCW_TASK: &str = "LCW_TASK";
+/// Where the `webhook` task POSTs each task.
+pub const LCW_WEBHOOK_URL: &str = "LCW_WEBHOOK_URL";
+/// Per-request timeout of the `webhook` task, in seconds.
+pub const LCW_WEBHOOK_TIMEOUT_SECONDS: &str = "LCW_WEBHOOK_TIMEOUT_SECONDS";
+/// Microsoft Graph base URL, without version (national clouds and local fakes differ).
+pub const LCW_GRAPH_URL: &str = "LCW_GRAPH_URL";
+/// Graph version used for resume: `v1.0` or `beta`.
+pub const LCW_GRAPH_VERSION: &str = "LCW_GRAPH_VERSION";
+/// The extension's callback `timeoutDuration` (ISO 8601), which the callout does not carry.
+pub const LCW_CALLBACK_TIMEOUT: &str = "LCW_CALLBACK_TIMEOUT";
+/// Safety margin subtracted from the callback timeout to form the task deadline, in seconds.
+pub const LCW_DEADLINE_MARGIN_SECONDS: &str = "LCW_DEADLINE_MARGIN_SECONDS";
+/// How long one invocation keeps retrying before handing the task back to the queue, in seconds.
+pub const LCW_RETRY_WINDOW_SECONDS: &str = "LCW_RETRY_WINDOW_SECONDS";
+/// How long the business logic may run in one attempt, in seconds.
+pub const LCW_TASK_TIMEOUT_SECONDS: &str = "LCW_TASK_TIMEOUT_SECONDS";
+/// Standalone mode only: attempts per task (the Functions host takes it from `host.json`).
+pub const LCW_MAX_ATTEMPTS: &str = "LCW_MAX_ATTEMPTS";
+/// Standalone mode only: how many tasks are processed at once.
+pub const LCW_WORKERS: &str = "LCW_WORKERS";
+/// Standalone mode only: seconds between attempts of a task (the host uses `visibilityTimeout`).
+pub const LCW_RETRY_DELAY_SECONDS: &str = "LCW_RETRY_DELAY_SECONDS";
+/// Log filter, in `tracing` env-filter syntax (default `info`).
+pub const LCW_LOG: &str = "LCW_LOG";
+
+/// Managed-identity token endpoint (set by App Service / Functions).
+pub const IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
+/// Anti-SSRF secret for [`IDENTITY_ENDPOINT`] (set and rotated by the platform).
+pub const IDENTITY_HEADER: &str = "IDENTITY_HEADER";
+/// Client ID of a user-assigned managed identity; unset means the system-assigned identity.
+pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";

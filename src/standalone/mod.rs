@@ -1,0 +1,90 @@
+//! Standalone mode: the same pipeline without the Functions host, for local runs and containers.
+//!
+//! `POST /api/lifecycle/callout` accepts exactly as the `callout` function does; a bounded
+//! in-memory queue and a fixed pool of workers stand in for the Storage queue and the host's
+//! queue trigger, with the same retry and last-attempt semantics (`LCW_MAX_ATTEMPTS`,
+//! `LCW_RETRY_DELAY_SECONDS`). The queue is in memory: tasks still queued when the process
+//! stops are lost, and the log says how many. Run under the Functions host for durability.
+
+mod workers;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+use crate::host::callout_error_body;
+use crate::pipeline::{Pipeline, accept};
+
+pub use workers::{QUEUE_CAPACITY, SHUTDOWN_GRACE, WorkerPool};
+
+/// The public route of the callout, the same as under the Functions host.
+pub const CALLOUT_ROUTE: &str = "/api/lifecycle/callout";
+
+#[derive(Clone)]
+struct AppState {
+    pipeline: Pipeline,
+    pool: WorkerPool,
+}
+
+/// The standalone HTTP surface.
+pub fn router(pipeline: Pipeline, pool: WorkerPool) -> Router {
+    Router::new()
+        .route("/", get(|| async { "lcw-handler ready" }))
+        .route(CALLOUT_ROUTE, post(callout))
+        .with_state(Arc::new(AppState { pipeline, pool }))
+}
+
+/// Serves until `shutdown` completes, then gives in-flight tasks [`SHUTDOWN_GRACE`] to finish.
+pub async fn serve(
+    listener: TcpListener,
+    pipeline: Pipeline,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let pool = WorkerPool::start(pipeline.clone());
+    axum::serve(listener, router(pipeline, pool.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    pool.drain(SHUTDOWN_GRACE).await;
+    Ok(())
+}
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn callout(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let (item, callout) = match accept(&body, OffsetDateTime::now_utc(), state.pipeline.config()) {
+        Ok(accepted) => accepted,
+        Err(error) => {
+            warn!(%error, "callout refused");
+            return json_response(StatusCode::BAD_REQUEST, callout_error_body(&error));
+        }
+    };
+    let id = callout.task_processing_result.id.clone();
+    if state.pool.submit(item.to_value()).is_err() {
+        warn!(task_processing_result_id = %id, capacity = QUEUE_CAPACITY, "queue full; refusing the callout");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1"), (header::CONTENT_TYPE, "application/json")],
+            json!({"error": {"code": "queue_full", "message": "too many tasks in flight; try again"}}).to_string(),
+        )
+            .into_response();
+    }
+    info!(task_processing_result_id = %id, launch_and_wait = callout.launch_and_wait, "callout accepted");
+    StatusCode::ACCEPTED.into_response()
+}

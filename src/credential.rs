@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use azure_core::credentials::TokenCredential;
+use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
 
 use crate::config::IdentitySettings;
@@ -31,4 +31,25 @@ pub fn managed_identity(
     let credential = ManagedIdentityCredential::new(Some(options))
         .map_err(|e| CredentialError(e.to_string()))?;
     Ok(credential)
+}
+
+/// A credential that never yields a token: the Graph client of a [`TaskContext`] built for a
+/// unit test, where no identity exists. Any Graph call fails with a clear message.
+///
+/// [`TaskContext`]: crate::task::TaskContext
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCredential;
+
+#[async_trait::async_trait]
+impl TokenCredential for NoCredential {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        Err(azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            "no managed identity in this context (a TaskContext built for a test)",
+        ))
+    }
 }

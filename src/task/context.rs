@@ -24,9 +24,17 @@ pub struct TaskContext {
 
 impl TaskContext {
     /// A context for calling a task directly, e.g. in the task's own unit tests: attempt 1 of 1,
-    /// a deadline 30 minutes away, and `graph` for outbound calls.
-    pub fn for_callout(callout: Callout, graph: GraphClient) -> TaskContext {
+    /// a deadline 30 minutes away, and a Graph client without identity (see
+    /// [`with_graph`](Self::with_graph)).
+    pub fn for_callout(callout: Callout) -> TaskContext {
         let raw = callout.to_value();
+        let graph = GraphClient::new(
+            &crate::config::GraphSettings {
+                base_url: crate::config::DEFAULT_GRAPH_URL.to_owned(),
+                version: crate::config::GraphVersion::V1,
+            },
+            Arc::new(crate::credential::NoCredential),
+        );
         TaskContext {
             callout: Arc::new(callout),
             raw_callout: Arc::new(raw),
@@ -37,6 +45,19 @@ impl TaskContext {
             invocation_id: "local".into(),
             graph,
         }
+    }
+
+    /// Replaces the Graph client.
+    pub fn with_graph(mut self, graph: GraphClient) -> TaskContext {
+        self.graph = graph;
+        self
+    }
+
+    /// Sets the attempt number and limit.
+    pub fn with_attempt(mut self, attempt: u32, max_attempts: u32) -> TaskContext {
+        self.attempt = attempt;
+        self.max_attempts = max_attempts;
+        self
     }
 
     /// The parsed callout.

@@ -228,3 +228,6 @@ async fn process(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
         Disposition::RetryLater => reply(StatusCode::INTERNAL_SERVER_ERROR, body),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,174 @@
+//! Shared set-up for the integration tests: the real `lcw-handler` binary (or an example built
+//! against the library) under the Functions host emulator, talking to the tenant emulator.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use lcw_emulator::functions_host::{FunctionsHost, HostOptions, HttpResponse, InvocationRecord};
+use lcw_emulator::tenant::{Callout, CalloutSpec, RecordedResume, TenantEmulator, TenantOptions};
+
+/// The public route of the callout function (from `function/callout/function.json`).
+pub const CALLOUT_PATH: &str = "/api/lifecycle/callout";
+/// The attempts `host.json` allows.
+pub const MAX_ATTEMPTS: usize = 5;
+/// Generous upper bound for a test's tasks to settle; never a timing assertion.
+pub const SETTLE: Duration = Duration::from_secs(60);
+
+/// The stock binary.
+pub fn stock_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_lcw-handler"))
+}
+
+/// An example binary, built on first use with the same profile as the tests.
+pub fn example_binary(name: &'static str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    assert_eq!(name, "scripted_task", "only scripted_task is cached here");
+    BUILT
+        .get_or_init(|| {
+            let profile_dir = stock_binary().parent().expect("binary has a folder").to_owned();
+            let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+                Some("debug") | None => "dev".to_owned(),
+                Some(other) => other.to_owned(),
+            };
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--example", name, "--profile", &profile, "--manifest-path"])
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building example {name} failed");
+            profile_dir.join("examples").join(name)
+        })
+        .clone()
+}
+
+/// A tenant and a host running one handler binary.
+pub struct Harness {
+    pub tenant: TenantEmulator,
+    pub host: FunctionsHost,
+}
+
+impl Harness {
+    /// Starts `binary` with the repository's `host.json` and functions, plus `env`.
+    pub async fn start(binary: PathBuf, env: &[(&str, &str)]) -> Harness {
+        Harness::start_with(binary, env, TenantOptions::default()).await
+    }
+
+    /// As [`start`](Self::start), with tenant options.
+    pub async fn start_with(binary: PathBuf, env: &[(&str, &str)], tenant: TenantOptions) -> Harness {
+        let tenant = TenantEmulator::start(tenant).await.expect("tenant emulator starts");
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut options = HostOptions::new(&root);
+        options.functions_dir = Some(root.join("function"));
+        options.executable = Some(binary);
+        // Redeliver at once: the tests are about what happens, not about waiting.
+        options.visibility_timeout = Some(Duration::from_millis(10));
+        options.env = vec![
+            ("IDENTITY_ENDPOINT".to_owned(), tenant.identity_endpoint()),
+            ("IDENTITY_HEADER".to_owned(), tenant.identity_header()),
+            ("LCW_GRAPH_URL".to_owned(), tenant.graph_url()),
+            ("LCW_RETRY_WINDOW_SECONDS".to_owned(), "2".to_owned()),
+            ("LCW_LOG".to_owned(), "debug".to_owned()),
+        ];
+        for (name, value) in env {
+            options.env.retain(|(n, _)| n != name);
+            options.env.push(((*name).to_owned(), (*value).to_owned()));
+        }
+        let host = FunctionsHost::start(options).await.expect("the handler starts under the host");
+        Harness { tenant, host }
+    }
+
+    /// `users` joiner callouts (launch and wait).
+    pub fn joiners(&self, users: usize) -> Vec<Callout> {
+        self.tenant.lcw().joiner_wave(users)
+    }
+
+    /// One joiner callout for a user with this display name.
+    pub fn joiner_named(&self, display_name: &str) -> Callout {
+        let template = self.joiners(1).remove(0);
+        let mut spec: CalloutSpec = template.spec;
+        spec.subject.display_name = display_name.to_owned();
+        self.tenant.lcw().callout(spec)
+    }
+
+    /// Sends a callout through the host.
+    pub async fn send(&self, callout: &Callout) -> HttpResponse {
+        self.host
+            .send(callout.http_request(CALLOUT_PATH))
+            .await
+            .expect("the host serves the callout")
+    }
+
+    /// Sends a raw body as a callout.
+    pub async fn send_body(&self, body: &str) -> HttpResponse {
+        self.host
+            .send(lcw_emulator::functions_host::HttpRequest {
+                method: "POST".to_owned(),
+                path_and_query: CALLOUT_PATH.to_owned(),
+                headers: vec![("Content-Type".to_owned(), "application/json".to_owned())],
+                body: body.as_bytes().to_vec(),
+            })
+            .await
+            .expect("the host serves the callout")
+    }
+
+    /// Waits until the queue is drained and nothing is in flight.
+    pub async fn settle(&self) {
+        self.host.wait_until_idle(SETTLE).await.expect("tasks settle");
+    }
+
+    /// Every resume request Graph received for this task processing result.
+    pub fn resumes_for(&self, id: &str) -> Vec<RecordedResume> {
+        self.tenant
+            .resumes()
+            .into_iter()
+            .filter(|r| r.task_processing_result_id == id)
+            .collect()
+    }
+
+    /// Every `process` invocation for this task processing result.
+    pub fn deliveries_for(&self, id: &str) -> Vec<InvocationRecord> {
+        self.host
+            .invocations()
+            .into_iter()
+            .filter(|r| r.function == "process")
+            .filter(|r| {
+                r.trigger_message
+                    .as_deref()
+                    .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+                    .is_some_and(|item| item["taskProcessingResultId"] == id)
+            })
+            .collect()
+    }
+
+    /// The poison queue's messages.
+    pub fn poison(&self) -> Vec<String> {
+        self.host.queue_messages("lcw-tasks-poison")
+    }
+
+    /// Handler stdout lines that parse as JSON.
+    pub fn log_lines(&self) -> Vec<serde_json::Value> {
+        self.host
+            .handler_stdout()
+            .iter()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    pub async fn stop(self) {
+        self.host.stop().await;
+        self.tenant.shutdown().await;
+    }
+}
+
+/// Asserts exactly one accepted resume with this status, and returns all requests.
+pub fn assert_resumed_once(harness: &Harness, id: &str, status: &str) -> Vec<RecordedResume> {
+    let resumes = harness.resumes_for(id);
+    let accepted: Vec<_> = resumes.iter().filter(|r| r.status == 204).collect();
+    assert_eq!(accepted.len(), 1, "exactly one accepted resume for {id}: {resumes:#?}");
+    assert_eq!(accepted[0].operation_status.as_deref(), Some(status), "{resumes:#?}");
+    assert!(accepted[0].authorized, "the resume carried a managed-identity token");
+    resumes
+}

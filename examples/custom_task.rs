@@ -48,7 +48,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_joiner_with_a_manager_completes() {
-        let ctx = context(include_bytes!("../tests/fixtures/callouts/launch-and-wait.json"));
+        let ctx = context(include_bytes!(
+            "../tests/fixtures/callouts/launch-and-wait.json"
+        ));
         assert_eq!(require_sponsor(ctx).await.unwrap(), Outcome::Completed);
     }
 

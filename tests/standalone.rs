@@ -18,7 +18,9 @@ struct Server {
 }
 
 async fn serve(binary: std::path::PathBuf, env: &[(&str, &str)]) -> Server {
-    let tenant = TenantEmulator::start(TenantOptions::default()).await.unwrap();
+    let tenant = TenantEmulator::start(TenantOptions::default())
+        .await
+        .unwrap();
     let mut command = Command::new(binary);
     command
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -71,7 +73,12 @@ async fn accepts_with_202_and_resumes_through_the_worker_pool() {
         assert_eq!(response.status(), 202);
         assert!(response.bytes().await.unwrap().is_empty());
     }
-    assert!(server.tenant.wait_for_resumes(3, Duration::from_secs(30)).await);
+    assert!(
+        server
+            .tenant
+            .wait_for_resumes(3, Duration::from_secs(30))
+            .await
+    );
     let resumes = server.tenant.resumes();
     for callout in &callouts {
         let mine: Vec<_> = resumes
@@ -89,7 +96,11 @@ async fn accepts_with_202_and_resumes_through_the_worker_pool() {
 #[tokio::test]
 async fn refuses_a_malformed_callout_with_400_naming_the_field() {
     let mut server = serve(stock_binary(), &[]).await;
-    let response = post(&server.url, r#"{"data":{"workflow":{"id":"w"}}}"#.to_owned()).await;
+    let response = post(
+        &server.url,
+        r#"{"data":{"workflow":{"id":"w"}}}"#.to_owned(),
+    )
+    .await;
     assert_eq!(response.status(), 400);
     let error: serde_json::Value = response.json().await.unwrap();
     assert_eq!(error["error"]["field"], "data.task.id");
@@ -98,13 +109,22 @@ async fn refuses_a_malformed_callout_with_400_naming_the_field() {
 
 #[tokio::test]
 async fn retries_then_resumes_failed_on_the_last_attempt() {
-    let mut server = serve(example_binary("scripted_task"), &[("LCW_MAX_ATTEMPTS", "3")]).await;
+    let mut server = serve(
+        example_binary("scripted_task"),
+        &[("LCW_MAX_ATTEMPTS", "3")],
+    )
+    .await;
     let template = server.tenant.lcw().joiner_wave(1).remove(0);
     let mut spec = template.spec;
     spec.subject.display_name = "Broken Backend".to_owned();
     let callout = server.tenant.lcw().callout(spec);
     assert_eq!(post(&server.url, callout.body.clone()).await.status(), 202);
-    assert!(server.tenant.wait_for_resumes(1, Duration::from_secs(30)).await);
+    assert!(
+        server
+            .tenant
+            .wait_for_resumes(1, Duration::from_secs(30))
+            .await
+    );
     let resumes = server.tenant.resumes();
     assert_eq!(resumes.len(), 1);
     assert_eq!(resumes[0].operation_status.as_deref(), Some("failed"));

@@ -72,7 +72,10 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     if !(0.0..=1.0).contains(&args.throttle) {
         return Err("--throttle must be between 0.0 and 1.0".to_owned());
     }
-    println!("lcw-handler demo: a joiner workflow for {} users, on this machine\n", args.users);
+    println!(
+        "lcw-handler demo: a joiner workflow for {} users, on this machine\n",
+        args.users
+    );
 
     let tenant = TenantEmulator::start(TenantOptions {
         graph_latency: Duration::from_millis(args.graph_latency_ms),
@@ -81,17 +84,24 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     })
     .await
     .map_err(|e| format!("cannot start the tenant emulator: {e}"))?;
-    println!("  tenant emulator   managed identity + Graph at {}", tenant.graph_url());
+    println!(
+        "  tenant emulator   managed identity + Graph at {}",
+        tenant.graph_url()
+    );
 
     let app_root = write_app_root()?;
-    let executable = std::env::current_exe().map_err(|e| format!("cannot locate this binary: {e}"))?;
+    let executable =
+        std::env::current_exe().map_err(|e| format!("cannot locate this binary: {e}"))?;
     let mut options = HostOptions::new(&app_root);
     options.executable = Some(executable);
     options.env = vec![
         (IDENTITY_ENDPOINT.to_owned(), tenant.identity_endpoint()),
         (IDENTITY_HEADER.to_owned(), tenant.identity_header()),
         (LCW_GRAPH_URL.to_owned(), tenant.graph_url()),
-        (LCW_LOG.to_owned(), std::env::var(LCW_LOG).unwrap_or_else(|_| "info".to_owned())),
+        (
+            LCW_LOG.to_owned(),
+            std::env::var(LCW_LOG).unwrap_or_else(|_| "info".to_owned()),
+        ),
     ];
     let host = FunctionsHost::start(options)
         .await
@@ -101,7 +111,9 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         app_root.display(),
         host.startup_time().as_secs_f64() * 1000.0
     );
-    println!("  ! caller authentication is not yet enforced: any caller can complete or fail tasks\n");
+    println!(
+        "  ! caller authentication is not yet enforced: any caller can complete or fail tasks\n"
+    );
 
     let callouts = tenant.lcw().joiner_wave(args.users);
     let total = callouts.len();
@@ -129,7 +141,9 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
 
     let resumes = tenant.resumes();
     let attempts = attempts_by_result(&host.invocations());
-    let poisoned = host.queue_messages(&format!("{}-poison", crate::host::TASK_QUEUE)).len();
+    let poisoned = host
+        .queue_messages(&format!("{}-poison", crate::host::TASK_QUEUE))
+        .len();
     let all_resumed = report(&rows, &resumes, &attempts, tenant.token_fetches(), poisoned);
 
     if args.show_logs {
@@ -177,7 +191,10 @@ fn write_app_root() -> Result<PathBuf, String> {
 /// Deliveries of the `process` function per taskProcessingResult id.
 fn attempts_by_result(invocations: &[InvocationRecord]) -> HashMap<String, u32> {
     let mut attempts = HashMap::new();
-    for record in invocations.iter().filter(|r| r.function == PROCESS_FUNCTION) {
+    for record in invocations
+        .iter()
+        .filter(|r| r.function == PROCESS_FUNCTION)
+    {
         let id = record
             .trigger_message
             .as_deref()
@@ -228,9 +245,16 @@ fn report(
             "  {:<24} {:>9.2} {:>8} {:>10} {:>16}",
             row.name,
             row.ack.as_secs_f64() * 1000.0,
-            attempts.get(&row.task_processing_result_id).copied().unwrap_or(0),
+            attempts
+                .get(&row.task_processing_result_id)
+                .copied()
+                .unwrap_or(0),
             outcome,
-            if statuses.is_empty() { "-".to_owned() } else { statuses.join(",") }
+            if statuses.is_empty() {
+                "-".to_owned()
+            } else {
+                statuses.join(",")
+            }
         );
     }
     let mut acks: Vec<Duration> = rows.iter().map(|r| r.ack).collect();
@@ -248,6 +272,13 @@ fn report(
         completed + failed,
     );
     let ok = missing == 0 && acknowledged == rows.len();
-    println!("  result: {}", if ok { "every task ended in a recorded resume" } else { "SOME TASKS DID NOT END IN A RESUME" });
+    println!(
+        "  result: {}",
+        if ok {
+            "every task ended in a recorded resume"
+        } else {
+            "SOME TASKS DID NOT END IN A RESUME"
+        }
+    );
     ok
 }

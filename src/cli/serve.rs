@@ -107,7 +107,9 @@ pub(super) async fn standalone(
     };
     start_warnings();
     // Log the bound address, not the requested one: `--listen 127.0.0.1:0` picks a free port.
-    let bound = listener.local_addr().map_or_else(|_| listen.to_string(), |a| a.to_string());
+    let bound = listener
+        .local_addr()
+        .map_or_else(|_| listen.to_string(), |a| a.to_string());
     info!(listen = %bound, task = pipeline.task_name(), "serving standalone");
     match crate::standalone::serve(listener, pipeline, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,

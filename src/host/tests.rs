@@ -18,7 +18,12 @@ fn app() -> Router {
     let config = Arc::new(Config::from_lookup(|_| None).unwrap());
     let graph = GraphClient::new(&config.graph, Arc::new(NoCredential));
     let pipeline = Pipeline::new(Arc::new(Complete), graph, config);
-    router(HostState::new(pipeline, HostJson { max_dequeue_count: 5 }))
+    router(HostState::new(
+        pipeline,
+        HostJson {
+            max_dequeue_count: 5,
+        },
+    ))
 }
 
 async fn call(path: &str, body: Value) -> (StatusCode, Option<String>, Value) {
@@ -34,7 +39,11 @@ async fn call(path: &str, body: Value) -> (StatusCode, Option<String>, Value) {
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned());
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, content_type, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        content_type,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// An HTTP-trigger envelope as the host builds it: headers as arrays, the body as raw text.
@@ -58,7 +67,10 @@ const CALLOUT: &str = include_str!("../../tests/fixtures/callouts/launch-and-wai
 
 #[tokio::test]
 async fn readiness_answers_at_once() {
-    let response = app().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    let response = app()
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -70,8 +82,14 @@ async fn an_accepted_callout_answers_202_and_emits_the_work_item_as_an_object() 
     assert_eq!(body["Outputs"]["res"]["statusCode"], "202");
     assert_eq!(body["Outputs"]["res"]["body"], "");
     let task = &body["Outputs"]["task"];
-    assert!(task.is_object(), "an object is never base64-decoded by the host: {task}");
-    assert_eq!(task["taskProcessingResultId"], "6e1ec336-8d06-4386-a377-79dbab1a2eb6");
+    assert!(
+        task.is_object(),
+        "an object is never base64-decoded by the host: {task}"
+    );
+    assert_eq!(
+        task["taskProcessingResultId"],
+        "6e1ec336-8d06-4386-a377-79dbab1a2eb6"
+    );
     assert_eq!(task["version"], 1);
     assert!(body["Logs"][0].as_str().unwrap().contains("accepted"));
 }
@@ -81,8 +99,12 @@ async fn a_refused_callout_answers_400_in_res_and_emits_nothing() {
     let (status, _, body) = call("/callout", http_envelope(r#"{"data":{}}"#)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["Outputs"]["res"]["statusCode"], "400");
-    assert_eq!(body["Outputs"]["res"]["headers"]["Content-Type"], "application/json");
-    let error: Value = serde_json::from_str(body["Outputs"]["res"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body["Outputs"]["res"]["headers"]["Content-Type"],
+        "application/json"
+    );
+    let error: Value =
+        serde_json::from_str(body["Outputs"]["res"]["body"].as_str().unwrap()).unwrap();
     assert_eq!(error["error"]["field"], "data.workflow.id");
     assert!(body["Outputs"].get("task").is_none(), "nothing is enqueued");
 }
@@ -90,7 +112,10 @@ async fn a_refused_callout_answers_400_in_res_and_emits_nothing() {
 #[tokio::test]
 async fn a_callout_without_body_is_refused() {
     let mut envelope = http_envelope("");
-    envelope["Data"]["req"].as_object_mut().unwrap().remove("Body");
+    envelope["Data"]["req"]
+        .as_object_mut()
+        .unwrap()
+        .remove("Body");
     let (_, _, body) = call("/callout", envelope).await;
     assert_eq!(body["Outputs"]["res"]["statusCode"], "400");
 }
@@ -112,7 +137,13 @@ async fn a_malformed_work_item_fails_the_delivery_so_it_reaches_the_poison_queue
     let (status, content_type, body) = call("/process", envelope).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(content_type.as_deref(), Some("application/json"));
-    assert!(body["Logs"][0].as_str().unwrap().contains("malformed work item"), "{body}");
+    assert!(
+        body["Logs"][0]
+            .as_str()
+            .unwrap()
+            .contains("malformed work item"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -126,7 +157,10 @@ async fn unknown_functions_get_404() {
 #[test]
 fn function_json_files_match_the_adapter() {
     let read = |name: &str| -> Value {
-        let path = format!("{}/function/{name}/function.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/function/{name}/function.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
     };
     let binding = |function: &Value, kind: &str| -> Value {
@@ -139,12 +173,18 @@ fn function_json_files_match_the_adapter() {
             .unwrap_or_else(|| panic!("no {kind} binding"))
     };
     let callout = read(CALLOUT_FUNCTION);
-    assert_eq!(binding(&callout, "httpTrigger")["name"], HTTP_TRIGGER_BINDING);
+    assert_eq!(
+        binding(&callout, "httpTrigger")["name"],
+        HTTP_TRIGGER_BINDING
+    );
     assert_eq!(binding(&callout, "httpTrigger")["authLevel"], "anonymous");
     assert_eq!(binding(&callout, "http")["name"], HTTP_OUTPUT_BINDING);
     assert_eq!(binding(&callout, "queue")["name"], QUEUE_OUTPUT_BINDING);
     assert_eq!(binding(&callout, "queue")["queueName"], TASK_QUEUE);
     let process = read(PROCESS_FUNCTION);
-    assert_eq!(binding(&process, "queueTrigger")["name"], QUEUE_TRIGGER_BINDING);
+    assert_eq!(
+        binding(&process, "queueTrigger")["name"],
+        QUEUE_TRIGGER_BINDING
+    );
     assert_eq!(binding(&process, "queueTrigger")["queueName"], TASK_QUEUE);
 }

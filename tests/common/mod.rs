@@ -28,13 +28,24 @@ pub fn example_binary(name: &'static str) -> PathBuf {
     assert_eq!(name, "scripted_task", "only scripted_task is cached here");
     BUILT
         .get_or_init(|| {
-            let profile_dir = stock_binary().parent().expect("binary has a folder").to_owned();
+            let profile_dir = stock_binary()
+                .parent()
+                .expect("binary has a folder")
+                .to_owned();
             let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
                 Some("debug") | None => "dev".to_owned(),
                 Some(other) => other.to_owned(),
             };
             let status = std::process::Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "--example", name, "--profile", &profile, "--manifest-path"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "--example",
+                    name,
+                    "--profile",
+                    &profile,
+                    "--manifest-path",
+                ])
                 .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
                 .status()
                 .expect("cargo runs");
@@ -57,8 +68,14 @@ impl Harness {
     }
 
     /// As [`start`](Self::start), with tenant options.
-    pub async fn start_with(binary: PathBuf, env: &[(&str, &str)], tenant: TenantOptions) -> Harness {
-        let tenant = TenantEmulator::start(tenant).await.expect("tenant emulator starts");
+    pub async fn start_with(
+        binary: PathBuf,
+        env: &[(&str, &str)],
+        tenant: TenantOptions,
+    ) -> Harness {
+        let tenant = TenantEmulator::start(tenant)
+            .await
+            .expect("tenant emulator starts");
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let mut options = HostOptions::new(&root);
         options.functions_dir = Some(root.join("function"));
@@ -76,7 +93,9 @@ impl Harness {
             options.env.retain(|(n, _)| n != name);
             options.env.push(((*name).to_owned(), (*value).to_owned()));
         }
-        let host = FunctionsHost::start(options).await.expect("the handler starts under the host");
+        let host = FunctionsHost::start(options)
+            .await
+            .expect("the handler starts under the host");
         Harness { tenant, host }
     }
 
@@ -116,7 +135,10 @@ impl Harness {
 
     /// Waits until the queue is drained and nothing is in flight.
     pub async fn settle(&self) {
-        self.host.wait_until_idle(SETTLE).await.expect("tasks settle");
+        self.host
+            .wait_until_idle(SETTLE)
+            .await
+            .expect("tasks settle");
     }
 
     /// Every resume request Graph received for this task processing result.
@@ -167,8 +189,19 @@ impl Harness {
 pub fn assert_resumed_once(harness: &Harness, id: &str, status: &str) -> Vec<RecordedResume> {
     let resumes = harness.resumes_for(id);
     let accepted: Vec<_> = resumes.iter().filter(|r| r.status == 204).collect();
-    assert_eq!(accepted.len(), 1, "exactly one accepted resume for {id}: {resumes:#?}");
-    assert_eq!(accepted[0].operation_status.as_deref(), Some(status), "{resumes:#?}");
-    assert!(accepted[0].authorized, "the resume carried a managed-identity token");
+    assert_eq!(
+        accepted.len(),
+        1,
+        "exactly one accepted resume for {id}: {resumes:#?}"
+    );
+    assert_eq!(
+        accepted[0].operation_status.as_deref(),
+        Some(status),
+        "{resumes:#?}"
+    );
+    assert!(
+        accepted[0].authorized,
+        "the resume carried a managed-identity token"
+    );
     resumes
 }

@@ -1,1 +1,33 @@
-//! placeholder
+//! Local stand-ins for the two things lcw-handler talks to but that cannot be reached from a
+//! developer machine or CI: a Microsoft Entra tenant and the Azure Functions host.
+//!
+//! # Why this crate exists
+//!
+//! lcw-handler only does useful work between three parties it does not control: Lifecycle
+//! Workflows (which sends callouts), the Functions host (which wraps every request and queue
+//! message in its custom-handler envelope), and Microsoft Graph (which receives the `resume`
+//! call, authorised by a managed-identity token). None of them runs locally. Rather than mock the
+//! handler's own code, this crate reproduces each party *on the wire*, from
+//! `PROTOCOL.md`, so the real handler binary can be driven end to end on loopback.
+//!
+//! It is deliberately an independent implementation: it does not depend on `lcw-handler`, so a
+//! misreading of the protocol in the handler is not silently mirrored here. The emulators are
+//! product features too: users replay callouts against their own handler with them.
+//!
+//! # Layout
+//!
+//! - [`tenant`]: one loopback HTTP server playing the App Service managed-identity endpoint
+//!   (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER`) and the Graph `resume` API, with fault injection
+//!   (latency, throttling, scripted answers), plus [`tenant::LcwCaller`], which builds callouts
+//!   the way Lifecycle Workflows sends them.
+//! - [`functions_host`]: reads `host.json` and every `function.json`, spawns a real
+//!   custom-handler executable exactly as the host does, turns public HTTP requests and queue
+//!   messages into JSON-protocol invocations, and interprets the replies (outputs, logs, queue
+//!   retries, poison queues).
+//!
+//! What each emulator reproduces faithfully, and what it does not, is listed in the crate's
+//! `README.md`.
+#![warn(missing_docs)]
+
+pub mod functions_host;
+pub mod tenant;

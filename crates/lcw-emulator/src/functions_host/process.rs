@@ -1,0 +1,473 @@
+//! Runs the custom-handler process the way the Functions host does (PROTOCOL §8.3, §8.9):
+//! environment, readiness polling of `GET /` every 25 ms, stdout/stderr capture, restarts and
+//! SIGKILL.
+//!
+//! A supervisor task owns the child. Its state is published on a `watch` channel so
+//! invocations wait for readiness instead of polling:
+//!
+//! - exit code `0`: not restarted; later invocations fail;
+//! - exit code `200`: restarted, not counted as an error;
+//! - any other exit, or a readiness timeout during a restart: restarted and counted; the
+//!   third error within 30 minutes shuts the host down;
+//! - a stop, or an invocation exceeding `functionTimeout`: `SIGKILL` (no SIGTERM, no grace),
+//!   then a restart in the timeout case.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::HostError;
+
+/// Readiness polling period of the host.
+const READINESS_POLL: Duration = Duration::from_millis(25);
+/// Per-probe timeout, so one hung probe cannot stall readiness polling for long.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Window in which three handler errors shut the host down.
+const ERROR_WINDOW: Duration = Duration::from_secs(30 * 60);
+const MAX_ERRORS_IN_WINDOW: usize = 3;
+/// Exit code a handler uses to ask for a restart without it counting as an error.
+const RESTART_EXIT_CODE: i32 = 200;
+/// Stderr lines attached to exit errors, as the host logs them.
+const STDERR_TAIL: usize = 3;
+/// Bound on captured lines per stream; older lines are dropped first.
+const MAX_CAPTURED_LINES: usize = 100_000;
+
+/// Everything needed to (re)start the handler.
+#[derive(Debug, Clone)]
+pub(crate) struct LaunchSpec {
+    pub(crate) program: PathBuf,
+    pub(crate) args: Vec<String>,
+    pub(crate) working_dir: PathBuf,
+    pub(crate) app_root: PathBuf,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) readiness_timeout: Duration,
+}
+
+/// What invocations see of the handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HandlerState {
+    Starting,
+    Ready {
+        port: u16,
+    },
+    /// Exited with code 0: the host does not restart it.
+    Exited {
+        reason: String,
+    },
+    /// The host stopped, or shut down after repeated handler errors.
+    ShutDown {
+        reason: String,
+    },
+}
+
+enum Control {
+    /// Kill and restart (an invocation exceeded `functionTimeout`).
+    Restart,
+    Stop,
+}
+
+/// Captured stdout and stderr lines.
+#[derive(Debug, Default)]
+pub(crate) struct CapturedOutput {
+    stdout: Mutex<VecDeque<String>>,
+    stderr: Mutex<VecDeque<String>>,
+    /// Woken on every captured line.
+    appended: Notify,
+}
+
+impl CapturedOutput {
+    fn lock(stream: &Mutex<VecDeque<String>>) -> MutexGuard<'_, VecDeque<String>> {
+        stream.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(stream: &Mutex<VecDeque<String>>, line: String) {
+        let mut lines = Self::lock(stream);
+        if lines.len() == MAX_CAPTURED_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+
+    /// Waits until `needle` occurs in at least `occurrences` captured lines (either stream).
+    pub(crate) async fn wait_for_line(&self, needle: &str, occurrences: usize) {
+        loop {
+            let appended = self.appended.notified();
+            tokio::pin!(appended);
+            appended.as_mut().enable();
+            let count = Self::lock(&self.stdout)
+                .iter()
+                .chain(Self::lock(&self.stderr).iter())
+                .filter(|line| line.contains(needle))
+                .count();
+            if count >= occurrences {
+                return;
+            }
+            appended.await;
+        }
+    }
+
+    pub(crate) fn stdout(&self) -> Vec<String> {
+        Self::lock(&self.stdout).iter().cloned().collect()
+    }
+
+    pub(crate) fn stderr(&self) -> Vec<String> {
+        Self::lock(&self.stderr).iter().cloned().collect()
+    }
+
+    fn stderr_tail(&self) -> Vec<String> {
+        let lines = Self::lock(&self.stderr);
+        lines
+            .iter()
+            .skip(lines.len().saturating_sub(STDERR_TAIL))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The supervised handler process.
+#[derive(Debug)]
+pub(crate) struct HandlerProcess {
+    state: watch::Receiver<HandlerState>,
+    commands: mpsc::Sender<Control>,
+    supervisor: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) output: Arc<CapturedOutput>,
+    pub(crate) startup_time: Duration,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Control::Restart => "Restart",
+            Control::Stop => "Stop",
+        })
+    }
+}
+
+/// A started, ready child.
+struct Running {
+    child: Child,
+    startup: Duration,
+    port: u16,
+}
+
+impl HandlerProcess {
+    /// Starts the handler and waits until it is ready. A failed first start is an error (the
+    /// caller decides), not a restart loop.
+    pub(crate) async fn start(spec: LaunchSpec) -> Result<Self, HostError> {
+        let output = Arc::new(CapturedOutput::default());
+        let client = probe_client();
+        let running = launch(&spec, &output, &client).await?;
+        let startup_time = running.startup;
+        let (state_tx, state) = watch::channel(HandlerState::Ready { port: running.port });
+        let (commands, command_rx) = mpsc::channel(8);
+        let supervisor = tokio::spawn(supervise(
+            spec,
+            output.clone(),
+            client,
+            state_tx,
+            command_rx,
+            running,
+        ));
+        Ok(Self {
+            state,
+            commands,
+            supervisor: Mutex::new(Some(supervisor)),
+            output,
+            startup_time,
+        })
+    }
+
+    /// The current state.
+    pub(crate) fn state(&self) -> HandlerState {
+        self.state.borrow().clone()
+    }
+
+    /// The port of a ready handler, waiting up to `wait` while it (re)starts.
+    pub(crate) async fn port(&self, wait: Duration) -> Result<u16, String> {
+        let mut state = self.state.clone();
+        let settled = tokio::time::timeout(
+            wait,
+            state.wait_for(|s| !matches!(s, HandlerState::Starting)),
+        )
+        .await;
+        match settled {
+            Err(_) => Err(format!("the custom handler was not ready within {wait:?}")),
+            Ok(Err(_)) => Err("the host is shutting down".to_owned()),
+            Ok(Ok(state)) => match &*state {
+                HandlerState::Ready { port } => Ok(*port),
+                HandlerState::Exited { reason } | HandlerState::ShutDown { reason } => {
+                    Err(reason.clone())
+                }
+                HandlerState::Starting => Err("the custom handler is starting".to_owned()),
+            },
+        }
+    }
+
+    /// Kills and restarts the handler (after an invocation exceeded `functionTimeout`).
+    pub(crate) fn request_restart(&self) {
+        let _ = self.commands.try_send(Control::Restart);
+    }
+
+    /// Asks the supervisor to kill the handler, without waiting (for `Drop`).
+    pub(crate) fn request_stop(&self) {
+        let _ = self.commands.try_send(Control::Stop);
+    }
+
+    /// Kills the handler with SIGKILL and waits for the supervisor to finish.
+    pub(crate) async fn stop(&self) {
+        let _ = self.commands.send(Control::Stop).await;
+        let supervisor = self
+            .supervisor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(supervisor) = supervisor {
+            let _ = supervisor.await;
+        }
+    }
+}
+
+fn probe_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(PROBE_TIMEOUT)
+        .build()
+        .unwrap_or_default()
+}
+
+/// Picks a free port the way the host does: bind `127.0.0.1:0`, read it, release it.
+fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Spawns the child and polls `GET /` every 25 ms until any HTTP answer.
+async fn launch(
+    spec: &LaunchSpec,
+    output: &Arc<CapturedOutput>,
+    client: &reqwest::Client,
+) -> Result<Running, HostError> {
+    let spawn_error = |source| HostError::Spawn {
+        executable: spec.program.clone(),
+        source,
+    };
+    let port = free_port().map_err(spawn_error)?;
+    let worker_id = uuid::Uuid::new_v4().to_string();
+    let port_text = port.to_string();
+    let app_root = spec.app_root.to_string_lossy().into_owned();
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(&spec.working_dir)
+        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", &port_text)
+        .env("FUNCTIONS_CUSTOMHANDLER_WORKER_ID", &worker_id)
+        .env("FUNCTIONS_HTTPWORKER_PORT", &port_text)
+        .env("FUNCTIONS_HTTPWORKER_ID", &worker_id)
+        .env("FUNCTIONS_APP_ROOT_PATH", &app_root)
+        .env("FUNCTIONS_WORKER_RUNTIME", "custom")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(spawn_error)?;
+    tracing::debug!(program = %spec.program.display(), port, "custom handler spawned");
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(capture(stdout, output.clone(), false));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(capture(stderr, output.clone(), true));
+    }
+
+    let deadline = started + spec.readiness_timeout;
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut ticks = tokio::time::interval(READINESS_POLL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            status = child.wait() => {
+                let status = status.map(|s| describe(&s)).unwrap_or_else(|e| e.to_string());
+                return Err(HostError::ExitedBeforeReady { status, stderr_tail: output.stderr_tail() });
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                let _ = child.kill().await;
+                return Err(HostError::ReadinessTimeout {
+                    timeout: spec.readiness_timeout,
+                    stderr_tail: output.stderr_tail(),
+                });
+            }
+            _ = ticks.tick() => {
+                // Any HTTP answer counts, 404 included; connection refused means keep polling.
+                if client.get(&url).send().await.is_ok() {
+                    let startup = started.elapsed();
+                    tracing::debug!(port, ?startup, "custom handler ready");
+                    return Ok(Running { child, startup, port });
+                }
+            }
+        }
+    }
+}
+
+async fn capture(stream: impl AsyncRead + Unpin, output: Arc<CapturedOutput>, is_stderr: bool) {
+    let mut reader = BufReader::new(stream);
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match reader.read_until(b'\n', &mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buffer)
+                    .trim_end_matches(['\r', '\n'])
+                    .to_owned();
+                if is_stderr {
+                    tracing::debug!(target: "lcw_emulator::handler::stderr", "{line}");
+                    CapturedOutput::push(&output.stderr, line);
+                } else {
+                    tracing::debug!(target: "lcw_emulator::handler::stdout", "{line}");
+                    CapturedOutput::push(&output.stdout, line);
+                }
+                output.appended.notify_waiters();
+            }
+        }
+    }
+}
+
+fn describe(status: &ExitStatus) -> String {
+    match status.code() {
+        Some(code) => format!("exit code {code}"),
+        None => format!("{status}"),
+    }
+}
+
+/// Counts handler errors in the 30-minute window; `true` when the host must shut down.
+fn count_error(errors: &mut VecDeque<Instant>) -> bool {
+    let now = Instant::now();
+    while errors
+        .front()
+        .is_some_and(|t| now.duration_since(*t) > ERROR_WINDOW)
+    {
+        errors.pop_front();
+    }
+    errors.push_back(now);
+    errors.len() >= MAX_ERRORS_IN_WINDOW
+}
+
+async fn supervise(
+    spec: LaunchSpec,
+    output: Arc<CapturedOutput>,
+    client: reqwest::Client,
+    state: watch::Sender<HandlerState>,
+    mut commands: mpsc::Receiver<Control>,
+    mut running: Running,
+) {
+    let mut errors = VecDeque::new();
+    loop {
+        let exit = tokio::select! {
+            status = running.child.wait() => status,
+            command = commands.recv() => {
+                let _ = running.child.kill().await;
+                match command {
+                    Some(Control::Restart) => {
+                        tracing::warn!("function timeout: custom handler killed, restarting");
+                        state.send_replace(HandlerState::Starting);
+                        match relaunch(&spec, &output, &client, &state, &mut errors).await {
+                            Some(next) => { running = next; continue; }
+                            None => return,
+                        }
+                    }
+                    Some(Control::Stop) | None => {
+                        state.send_replace(HandlerState::ShutDown { reason: "the host was stopped".to_owned() });
+                        return;
+                    }
+                }
+            }
+        };
+        let description = exit
+            .as_ref()
+            .map(describe)
+            .unwrap_or_else(|e| e.to_string());
+        let code = exit.ok().and_then(|s| s.code());
+        match code {
+            Some(0) => {
+                let reason = "the custom handler exited with code 0; the host does not restart it"
+                    .to_owned();
+                tracing::warn!("{reason}");
+                state.send_replace(HandlerState::Exited { reason });
+                wait_for_stop(&mut commands).await;
+                return;
+            }
+            Some(RESTART_EXIT_CODE) => {
+                tracing::info!("custom handler asked for a restart (exit code 200)");
+            }
+            _ => {
+                tracing::warn!(status = %description, stderr_tail = ?output.stderr_tail(), "custom handler exited");
+                if count_error(&mut errors) {
+                    shut_down(
+                        &state,
+                        format!(
+                            "the custom handler failed {MAX_ERRORS_IN_WINDOW} times within 30 minutes (last: {description})"
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+        state.send_replace(HandlerState::Starting);
+        match relaunch(&spec, &output, &client, &state, &mut errors).await {
+            Some(next) => running = next,
+            None => return,
+        }
+    }
+}
+
+/// Restarts until ready or until the error budget is spent.
+async fn relaunch(
+    spec: &LaunchSpec,
+    output: &Arc<CapturedOutput>,
+    client: &reqwest::Client,
+    state: &watch::Sender<HandlerState>,
+    errors: &mut VecDeque<Instant>,
+) -> Option<Running> {
+    loop {
+        match launch(spec, output, client).await {
+            Ok(running) => {
+                state.send_replace(HandlerState::Ready { port: running.port });
+                return Some(running);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "custom handler restart failed");
+                if count_error(errors) {
+                    shut_down(
+                        state,
+                        format!(
+                            "the custom handler failed {MAX_ERRORS_IN_WINDOW} times within 30 minutes (last: {error})"
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+fn shut_down(state: &watch::Sender<HandlerState>, reason: String) {
+    tracing::error!("{reason}; the host shuts down");
+    state.send_replace(HandlerState::ShutDown { reason });
+}
+
+async fn wait_for_stop(commands: &mut mpsc::Receiver<Control>) {
+    while let Some(command) = commands.recv().await {
+        if matches!(command, Control::Stop) {
+            return;
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! An Entra tenant stand-in: the App Service managed-identity endpoint, the Graph `resume`
+//! API of Lifecycle Workflows, and a caller that builds LCW callouts.
+//!
+//! One axum server on `127.0.0.1:0` serves both endpoints, because in production they are tied:
+//! Graph accepts only tokens the identity endpoint issued. Sharing one process-local token table
+//! lets the Graph fake check exactly that, without minting real JWTs (the handler treats the
+//! Graph token as opaque, so an opaque random string is the faithful choice).
+//!
+//! Sub-modules: `identity` (token endpoint), `graph` (resume API and fault injection),
+//! `lcw` (callout builder), `record` (what the fake observed and what it is scripted to answer).
+
+mod graph;
+mod identity;
+mod lcw;
+mod record;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+
+pub use lcw::{
+    Callout, CalloutManager, CalloutSpec, CalloutSubject, CalloutTask, CalloutWorkflow, LcwCaller,
+};
+pub use record::{RecordedResume, ScriptedResponse};
+
+/// The fictitious tenant id used when none is configured.
+pub const DEFAULT_TENANT_ID: &str = "8f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+/// The fictitious client id of the system-assigned managed identity used when none is configured.
+pub const DEFAULT_MANAGED_IDENTITY_CLIENT_ID: &str = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9";
+
+/// How the tenant stand-in behaves.
+#[derive(Debug, Clone)]
+pub struct TenantOptions {
+    /// The tenant id (a GUID), used in callouts.
+    pub tenant_id: String,
+    /// Client id of the system-assigned identity (returned in token responses).
+    pub managed_identity_client_id: String,
+    /// Client ids of user-assigned identities, selectable with `?client_id=`.
+    pub user_assigned_client_ids: Vec<String>,
+    /// Lifetime of issued tokens (the real service issues ~24 h tokens).
+    pub token_lifetime: Duration,
+    /// Latency added before every resume answer.
+    pub graph_latency: Duration,
+    /// Fraction (0.0..=1.0) of resume calls answered `429` with `Retry-After`.
+    pub throttle_share: f64,
+    /// `Retry-After` seconds on throttled answers.
+    pub throttle_retry_after_secs: u64,
+    /// Seed of the random generator deciding which calls are throttled, so a run is repeatable.
+    pub throttle_seed: u64,
+}
+
+impl Default for TenantOptions {
+    fn default() -> Self {
+        Self {
+            tenant_id: DEFAULT_TENANT_ID.to_owned(),
+            managed_identity_client_id: DEFAULT_MANAGED_IDENTITY_CLIENT_ID.to_owned(),
+            user_assigned_client_ids: Vec::new(),
+            token_lifetime: Duration::from_secs(24 * 60 * 60),
+            graph_latency: Duration::ZERO,
+            throttle_share: 0.0,
+            throttle_retry_after_secs: 1,
+            throttle_seed: 0x1c3_5eed,
+        }
+    }
+}
+
+/// A token the identity endpoint issued, kept so Graph can check it.
+#[derive(Debug, Clone)]
+pub(crate) struct IssuedToken {
+    pub(crate) resource: String,
+    pub(crate) expires_at: std::time::SystemTime,
+}
+
+/// Mutable Graph-side state, under one lock so the record and the "already resumed" set can
+/// never disagree.
+#[derive(Debug, Default)]
+pub(crate) struct GraphState {
+    pub(crate) resumes: Vec<RecordedResume>,
+    pub(crate) resumed_ids: HashSet<String>,
+    pub(crate) scripts: HashMap<String, VecDeque<ScriptedResponse>>,
+}
+
+/// State shared by the server's handlers and the [`TenantEmulator`] handle.
+#[derive(Debug)]
+pub(crate) struct TenantState {
+    pub(crate) options: TenantOptions,
+    pub(crate) identity_header: String,
+    pub(crate) tokens: Mutex<HashMap<String, IssuedToken>>,
+    pub(crate) token_fetches: AtomicUsize,
+    pub(crate) graph: Mutex<GraphState>,
+    pub(crate) throttle_rng: Mutex<StdRng>,
+    /// Woken whenever a resume is recorded; see [`TenantEmulator::wait_for_resumes`].
+    pub(crate) resume_recorded: Notify,
+}
+
+impl TenantState {
+    pub(crate) fn graph(&self) -> MutexGuard<'_, GraphState> {
+        // A poisoned lock only means a handler panicked mid-update; the data is still usable
+        // for an emulator, and refusing service would hide the original panic.
+        self.graph.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn tokens(&self) -> MutexGuard<'_, HashMap<String, IssuedToken>> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running tenant stand-in. Drop or [`shutdown`](Self::shutdown) stops it.
+#[derive(Debug)]
+pub struct TenantEmulator {
+    addr: SocketAddr,
+    state: Arc<TenantState>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl TenantEmulator {
+    /// Binds `127.0.0.1:0` and starts serving.
+    pub async fn start(options: TenantOptions) -> std::io::Result<TenantEmulator> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let seed = options.throttle_seed;
+        let state = Arc::new(TenantState {
+            options,
+            identity_header: identity::random_secret(32),
+            tokens: Mutex::new(HashMap::new()),
+            token_fetches: AtomicUsize::new(0),
+            graph: Mutex::new(GraphState::default()),
+            throttle_rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            resume_recorded: Notify::new(),
+        });
+        let app = router(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::warn!(%error, "tenant emulator server stopped with an error");
+            }
+        });
+        tracing::debug!(%addr, "tenant emulator listening");
+        Ok(TenantEmulator {
+            addr,
+            state,
+            stop: Some(stop),
+            server: Some(server),
+        })
+    }
+
+    /// Value for `IDENTITY_ENDPOINT`, e.g. `http://127.0.0.1:PORT/MSI/token`.
+    pub fn identity_endpoint(&self) -> String {
+        format!("http://{}{}", self.addr, identity::TOKEN_PATH)
+    }
+
+    /// Value for `IDENTITY_HEADER` (a random secret, fresh per emulator).
+    pub fn identity_header(&self) -> String {
+        self.state.identity_header.clone()
+    }
+
+    /// Graph base URL without version and without trailing slash, e.g. `http://127.0.0.1:PORT`.
+    pub fn graph_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The tenant id.
+    pub fn tenant_id(&self) -> &str {
+        &self.state.options.tenant_id
+    }
+
+    /// How many tokens the identity endpoint issued successfully.
+    pub fn token_fetches(&self) -> usize {
+        self.state.token_fetches.load(Ordering::SeqCst)
+    }
+
+    /// Every resume request received, in order, rejected ones included.
+    pub fn resumes(&self) -> Vec<RecordedResume> {
+        self.state.graph().resumes.clone()
+    }
+
+    /// Scripts the answers to the next resume calls for one task processing result. They are
+    /// used in order (after authentication succeeded); once used up, normal behaviour resumes.
+    /// A scripted `2xx` means "answer as the fake normally would", after the scripted delay.
+    pub fn script_resume(&self, task_processing_result_id: &str, responses: Vec<ScriptedResponse>) {
+        self.state
+            .graph()
+            .scripts
+            .entry(task_processing_result_id.to_owned())
+            .or_default()
+            .extend(responses);
+    }
+
+    /// Waits until at least `n` resume requests were received (rejected ones count). Returns
+    /// `false` on timeout.
+    pub async fn wait_for_resumes(&self, n: usize, timeout: Duration) -> bool {
+        let wait = async {
+            loop {
+                let notified = self.state.resume_recorded.notified();
+                tokio::pin!(notified);
+                // Register before checking, so a resume recorded in between is not missed.
+                notified.as_mut().enable();
+                if self.state.graph().resumes.len() >= n {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.is_ok()
+    }
+
+    /// A caller that builds callouts as Lifecycle Workflows sends them, for this tenant.
+    pub fn lcw(&self) -> LcwCaller {
+        LcwCaller::new(&self.state.options.tenant_id)
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        self.stop_server().await;
+    }
+
+    async fn stop_server(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for TenantEmulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The tenant's routes: the identity endpoint, and Graph for everything else (so unknown paths
+/// get Graph-style OData 404s).
+fn router(state: Arc<TenantState>) -> Router {
+    Router::new()
+        .route(identity::TOKEN_PATH, get(identity::token))
+        .fallback(graph::handle)
+        .with_state(state)
+}

@@ -73,7 +73,7 @@ async fn a_2xx_answer_completes_the_task_and_carries_the_callout() {
     assert_eq!(received.bodies[0]["taskProcessingResultId"], id.as_str());
     assert_eq!(received.bodies[0]["attempt"], 1);
     assert!(received.bodies[0]["callout"]["data"]["subject"].is_object());
-    assert_eq!(received.idempotency_keys, [id.clone()]);
+    assert_eq!(received.idempotency_keys, vec![id.clone()]);
 }
 
 #[tokio::test]

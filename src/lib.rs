@@ -23,7 +23,10 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
+mod bounded;
 pub mod callout;
+pub mod callout_reply;
 pub mod cli;
 pub mod config;
 pub mod credential;

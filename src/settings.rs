@@ -35,6 +35,22 @@ pub const LCW_MAX_ATTEMPTS: &str = "LCW_MAX_ATTEMPTS";
 pub const LCW_WORKERS: &str = "LCW_WORKERS";
 /// Standalone mode only: seconds between attempts of a task (the host uses `visibilityTimeout`).
 pub const LCW_RETRY_DELAY_SECONDS: &str = "LCW_RETRY_DELAY_SECONDS";
+/// Which callers are accepted: `pop`, `bearer`, `pop,bearer`, or `none` (explicitly unsafe).
+pub const LCW_AUTH: &str = "LCW_AUTH";
+/// The Entra tenant (directory) id whose tokens are accepted.
+pub const LCW_TENANT_ID: &str = "LCW_TENANT_ID";
+/// Where the tenant's signing keys are discovered (national clouds differ).
+pub const LCW_AUTHORITY_URL: &str = "LCW_AUTHORITY_URL";
+/// The host the PoP `u` claim must name (the ARM host, not ours).
+pub const LCW_POP_HOST: &str = "LCW_POP_HOST";
+/// The ARM path of the registered endpoint the PoP `p` claim must name.
+pub const LCW_POP_PATH: &str = "LCW_POP_PATH";
+/// Accepted bearer audiences (comma-separated): the app id in the extension's `resourceId`.
+pub const LCW_AUDIENCE: &str = "LCW_AUDIENCE";
+/// Accepted caller application ids (comma-separated).
+pub const LCW_CALLER_APP_IDS: &str = "LCW_CALLER_APP_IDS";
+/// `1` logs the setup-relevant claims of rejected tokens (never the token itself).
+pub const LCW_AUTH_DIAGNOSTICS: &str = "LCW_AUTH_DIAGNOSTICS";
 /// Log filter, in `tracing` env-filter syntax (default `info`).
 pub const LCW_LOG: &str = "LCW_LOG";
 

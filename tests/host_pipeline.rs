@@ -89,7 +89,7 @@ async fn launch_and_continue_runs_the_task_and_never_resumes() {
     let template = harness.joiners(1).remove(0);
     let mut spec = template.spec;
     spec.launch_and_wait = false;
-    let callout = harness.tenant.lcw().callout(spec);
+    let callout = harness.lcw().callout(spec);
     assert!(!callout.body.contains("callbackUriPath"));
     assert_eq!(harness.send(&callout).await.status, 202);
     harness.settle().await;

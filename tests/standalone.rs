@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{example_binary, stock_binary};
-use lcw_emulator::tenant::{TenantEmulator, TenantOptions};
+use lcw_emulator::tenant::{DEFAULT_POP_PATH, LcwAuth, LcwCaller, TenantEmulator, TenantOptions};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -28,6 +28,9 @@ async fn serve(binary: std::path::PathBuf, env: &[(&str, &str)]) -> Server {
         .env("IDENTITY_HEADER", tenant.identity_header())
         .env("LCW_GRAPH_URL", tenant.graph_url())
         .env("LCW_RETRY_DELAY_SECONDS", "0")
+        .env("LCW_TENANT_ID", tenant.tenant_id())
+        .env("LCW_AUTHORITY_URL", tenant.authority_url())
+        .env("LCW_POP_PATH", DEFAULT_POP_PATH)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -54,22 +57,39 @@ async fn serve(binary: std::path::PathBuf, env: &[(&str, &str)]) -> Server {
     }
 }
 
-async fn post(url: &str, body: String) -> reqwest::Response {
-    reqwest::Client::new()
+impl Server {
+    /// Lifecycle Workflows, signing with PoP.
+    fn lcw(&self) -> LcwCaller {
+        self.tenant
+            .lcw()
+            .with_auth(LcwAuth::Pop(self.tenant.pop_settings()))
+    }
+}
+
+async fn post(url: &str, authorization: Option<String>, body: String) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
         .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+        .header("content-type", "application/json");
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
+    }
+    request.body(body).send().await.unwrap()
+}
+
+fn authorization(callout: &lcw_emulator::tenant::Callout) -> Option<String> {
+    callout
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        .map(|(_, v)| v.clone())
 }
 
 #[tokio::test]
 async fn accepts_with_202_and_resumes_through_the_worker_pool() {
     let mut server = serve(stock_binary(), &[]).await;
-    let callouts = server.tenant.lcw().joiner_wave(3);
+    let callouts = server.lcw().joiner_wave(3);
     for callout in &callouts {
-        let response = post(&server.url, callout.body.clone()).await;
+        let response = post(&server.url, authorization(callout), callout.body.clone()).await;
         assert_eq!(response.status(), 202);
         assert!(response.bytes().await.unwrap().is_empty());
     }
@@ -98,6 +118,7 @@ async fn refuses_a_malformed_callout_with_400_naming_the_field() {
     let mut server = serve(stock_binary(), &[]).await;
     let response = post(
         &server.url,
+        server.lcw().authorization(),
         r#"{"data":{"workflow":{"id":"w"}}}"#.to_owned(),
     )
     .await;
@@ -114,11 +135,16 @@ async fn retries_then_resumes_failed_on_the_last_attempt() {
         &[("LCW_MAX_ATTEMPTS", "3")],
     )
     .await;
-    let template = server.tenant.lcw().joiner_wave(1).remove(0);
+    let template = server.lcw().joiner_wave(1).remove(0);
     let mut spec = template.spec;
     spec.subject.display_name = "Broken Backend".to_owned();
-    let callout = server.tenant.lcw().callout(spec);
-    assert_eq!(post(&server.url, callout.body.clone()).await.status(), 202);
+    let callout = server.lcw().callout(spec);
+    assert_eq!(
+        post(&server.url, authorization(&callout), callout.body.clone())
+            .await
+            .status(),
+        202
+    );
     assert!(
         server
             .tenant
@@ -128,5 +154,31 @@ async fn retries_then_resumes_failed_on_the_last_attempt() {
     let resumes = server.tenant.resumes();
     assert_eq!(resumes.len(), 1);
     assert_eq!(resumes[0].operation_status.as_deref(), Some("failed"));
+    server.child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn refuses_an_unauthenticated_callout_with_401_and_enqueues_nothing() {
+    let mut server = serve(stock_binary(), &[]).await;
+    let callout = server.tenant.lcw().joiner_wave(1).remove(0);
+    let response = post(&server.url, None, callout.body.clone()).await;
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("PoP ") && challenge.contains("missing_authorization"),
+        "{challenge}"
+    );
+    let error: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["reason"], "missing_authorization");
+    assert!(
+        !server
+            .tenant
+            .wait_for_resumes(1, Duration::from_millis(500))
+            .await,
+        "nothing was processed"
+    );
     server.child.kill().await.unwrap();
 }

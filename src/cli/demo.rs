@@ -12,10 +12,15 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use lcw_emulator::functions_host::{FunctionsHost, HostOptions, InvocationRecord};
-use lcw_emulator::tenant::{Callout, RecordedResume, TenantEmulator, TenantOptions};
+use lcw_emulator::tenant::{
+    Callout, DEFAULT_POP_PATH, LcwAuth, RecordedResume, TenantEmulator, TenantOptions,
+};
 
 use crate::host::PROCESS_FUNCTION;
-use crate::settings::{IDENTITY_ENDPOINT, IDENTITY_HEADER, LCW_GRAPH_URL, LCW_LOG};
+use crate::settings::{
+    IDENTITY_ENDPOINT, IDENTITY_HEADER, LCW_AUTH, LCW_AUTHORITY_URL, LCW_GRAPH_URL, LCW_LOG,
+    LCW_POP_PATH, LCW_TENANT_ID,
+};
 
 /// The deployment files, embedded so the demo runs from any directory.
 const HOST_JSON: &str = include_str!("../../host.json");
@@ -102,6 +107,11 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
             LCW_LOG.to_owned(),
             std::env::var(LCW_LOG).unwrap_or_else(|_| "info".to_owned()),
         ),
+        // Callers are authenticated exactly as in production: PoP, against the tenant's keys.
+        (LCW_AUTH.to_owned(), "pop".to_owned()),
+        (LCW_TENANT_ID.to_owned(), tenant.tenant_id().to_owned()),
+        (LCW_AUTHORITY_URL.to_owned(), tenant.authority_url()),
+        (LCW_POP_PATH.to_owned(), DEFAULT_POP_PATH.to_owned()),
     ];
     let host = FunctionsHost::start(options)
         .await
@@ -112,10 +122,13 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         host.startup_time().as_secs_f64() * 1000.0
     );
     println!(
-        "  ! caller authentication is not yet enforced: any caller can complete or fail tasks\n"
+        "  caller auth       PoP signed requests, verified against the tenant's signing keys\n"
     );
 
-    let callouts = tenant.lcw().joiner_wave(args.users);
+    let callouts = tenant
+        .lcw()
+        .with_auth(LcwAuth::Pop(tenant.pop_settings()))
+        .joiner_wave(args.users);
     let total = callouts.len();
     let mut rows = Vec::with_capacity(total);
     let mut sent = futures::stream::iter(callouts.iter().map(|callout| send(&host, callout)))

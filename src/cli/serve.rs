@@ -9,13 +9,13 @@ use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
 use super::{EXIT_RESTART, port_from_env};
-use crate::config::Config;
+use crate::config::{AuthMode, Config};
 use crate::credential::managed_identity;
 use crate::graph::GraphClient;
 use crate::host::{HostJson, HostState};
 use crate::logging;
 use crate::pipeline::Pipeline;
-use crate::settings::{FUNCTIONS_APP_ROOT_PATH, FUNCTIONS_CUSTOMHANDLER_PORT};
+use crate::settings::{FUNCTIONS_APP_ROOT_PATH, FUNCTIONS_CUSTOMHANDLER_PORT, LCW_AUTH};
 use crate::task::{Task, builtin};
 
 fn pipeline(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Result<Pipeline, String> {
@@ -31,10 +31,14 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn start_warnings() {
-    warn!(
-        "caller authentication is not yet enforced: anyone who knows the callout URL can complete or fail tasks"
-    );
+/// Said at every start while authentication is off, so it cannot be forgotten.
+fn start_warnings(config: &Config) {
+    if config.auth == AuthMode::Disabled {
+        warn!(
+            setting = LCW_AUTH,
+            "LCW_AUTH=none: callouts are NOT authenticated; anyone who knows the callout URL can complete or fail tasks"
+        );
+    }
 }
 
 /// Serves the Functions host on `127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT`.
@@ -57,6 +61,7 @@ pub(super) async fn host(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Ex
         Ok(host_json) => host_json,
         Err(e) => return fail(e),
     };
+    start_warnings(&config);
     let pipeline = match pipeline(config, task) {
         Ok(pipeline) => pipeline,
         Err(e) => return fail(e),
@@ -66,7 +71,6 @@ pub(super) async fn host(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Ex
         Ok(listener) => listener,
         Err(e) => return fail(format!("cannot listen on 127.0.0.1:{port}: {e}")),
     };
-    start_warnings();
     info!(
         port,
         task = pipeline.task_name(),
@@ -97,6 +101,7 @@ pub(super) async fn standalone(
     listen: SocketAddr,
 ) -> ExitCode {
     logging::init_json(&config.log_filter);
+    start_warnings(&config);
     let pipeline = match pipeline(config, task) {
         Ok(pipeline) => pipeline,
         Err(e) => return fail(e),
@@ -105,7 +110,6 @@ pub(super) async fn standalone(
         Ok(listener) => listener,
         Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
     };
-    start_warnings();
     // Log the bound address, not the requested one: `--listen 127.0.0.1:0` picks a free port.
     let bound = listener
         .local_addr()

@@ -23,8 +23,8 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
-use crate::callout::CalloutError;
-use crate::pipeline::{Attempt, Disposition, Pipeline, accept};
+use crate::callout_reply::CalloutReply;
+use crate::pipeline::{Accepted, Attempt, Disposition, Pipeline, Refused};
 
 pub use envelope::{
     EnvelopeError, HttpTriggerData, InvocationRequest, InvocationResponse, decode_value,
@@ -131,18 +131,22 @@ async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
         Ok(envelope) => envelope,
         Err(e) => return bad_envelope(&invocation_id, e),
     };
-    let callout_body = match envelope.data(HTTP_TRIGGER_BINDING) {
-        Ok(req) => HttpTriggerData::new(req)
-            .map(|r| r.body())
-            .unwrap_or_default(),
+    let request = match envelope.data(HTTP_TRIGGER_BINDING) {
+        Ok(req) => HttpTriggerData::new(req),
         Err(e) => return bad_envelope(&invocation_id, e),
     };
-    let response = match accept(
-        &callout_body,
-        OffsetDateTime::now_utc(),
-        state.pipeline.config(),
-    ) {
-        Ok((item, callout)) => {
+    let authorization = request.as_ref().and_then(|r| r.header("authorization"));
+    let callout_body = request.map(|r| r.body()).unwrap_or_default();
+    let accepted = state
+        .pipeline
+        .accept(
+            authorization.as_deref(),
+            &callout_body,
+            OffsetDateTime::now_utc(),
+        )
+        .await;
+    let response = match accepted {
+        Ok(Accepted::New { item, callout }) => {
             info!(
                 invocation_id,
                 task_processing_result_id = %callout.task_processing_result.id,
@@ -154,24 +158,31 @@ async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
                 upn = callout.subject.user_principal_name.as_deref().unwrap_or(""),
                 "callout subject"
             );
-            InvocationResponse::default()
-                .http_output(HTTP_OUTPUT_BINDING, 202, &[], String::new())
+            with_reply(InvocationResponse::default(), &CalloutReply::accepted())
                 .output(QUEUE_OUTPUT_BINDING, item.to_value())
                 .log(format!(
                     "lcw-handler accepted taskProcessingResult {}",
                     callout.task_processing_result.id
                 ))
         }
-        Err(error) => {
-            warn!(invocation_id, %error, "callout refused");
-            InvocationResponse::default()
-                .http_output(
-                    HTTP_OUTPUT_BINDING,
-                    400,
-                    &[("Content-Type", "application/json")],
-                    callout_error_body(&error).to_string(),
-                )
-                .log(format!("lcw-handler refused a callout: {error}"))
+        Ok(Accepted::Duplicate { callout }) => {
+            info!(
+                invocation_id,
+                task_processing_result_id = %callout.task_processing_result.id,
+                "callout repeated by the caller; acknowledged, not enqueued again"
+            );
+            with_reply(InvocationResponse::default(), &CalloutReply::accepted()).log(format!(
+                "lcw-handler acknowledged a repeat of taskProcessingResult {}",
+                callout.task_processing_result.id
+            ))
+        }
+        Err(refused) => {
+            if let Refused::Invalid(error) = &refused {
+                warn!(invocation_id, %error, "callout refused: invalid body");
+            }
+            let reply = CalloutReply::refused(&refused);
+            let line = format!("lcw-handler refused a callout with {}", reply.status);
+            with_reply(InvocationResponse::default(), &reply).log(line)
         }
     };
     // The envelope itself succeeded even when the callout was refused: the host requires a 2xx
@@ -179,15 +190,19 @@ async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
     reply(StatusCode::OK, response.to_json())
 }
 
-/// The public 400 body: `{"error":{"code":"invalid_callout","message":…,"field":…}}`.
-pub fn callout_error_body(error: &CalloutError) -> Value {
-    json!({
-        "error": {
-            "code": "invalid_callout",
-            "message": error.to_string(),
-            "field": error.path(),
-        }
-    })
+/// Puts the public reply into the `res` output.
+fn with_reply(response: InvocationResponse, reply: &CalloutReply) -> InvocationResponse {
+    let headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    response.http_output(
+        HTTP_OUTPUT_BINDING,
+        reply.status,
+        &headers,
+        reply.body.clone(),
+    )
 }
 
 async fn process(State(state): State<Arc<HostState>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -40,7 +40,7 @@ mod tests {
 
     #[test]
     fn deadline_is_receipt_plus_timeout_minus_margin() {
-        let config = Config::from_lookup(|_| None).unwrap();
+        let config = Config::unauthenticated_for_tests();
         let now = datetime!(2026-11-02 08:00:00 UTC);
         let (item, callout) = accept(
             include_bytes!("../../tests/fixtures/callouts/launch-and-wait.json"),
@@ -62,7 +62,7 @@ mod tests {
 
     #[test]
     fn invalid_callouts_make_no_work_item() {
-        let config = Config::from_lookup(|_| None).unwrap();
+        let config = Config::unauthenticated_for_tests();
         let err = accept(br#"{"data":{}}"#, OffsetDateTime::now_utc(), &config).unwrap_err();
         assert_eq!(err.path(), Some("data.workflow.id"));
     }

@@ -11,17 +11,20 @@
 //! module; it never sees an envelope or a socket.
 
 mod accept;
+mod acceptor;
 mod process;
 mod run_task;
 
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::auth::Authenticator;
+use crate::config::{AuthMode, Config};
 use crate::graph::GraphClient;
 use crate::resume::Resumer;
 use crate::task::Task;
 
 pub use accept::accept;
+pub use acceptor::{Accepted, Refused};
 pub use process::{Attempt, Disposition, ProcessReport};
 
 /// Everything processing needs, shared by all invocations. Cheap to clone.
@@ -31,17 +34,32 @@ pub struct Pipeline {
     graph: GraphClient,
     resumer: Resumer,
     config: Arc<Config>,
+    caller_check: Option<acceptor::CallerCheck>,
 }
 
 impl Pipeline {
-    /// A pipeline running `task`, resuming through `graph`.
+    /// A pipeline running `task`, resuming through `graph`. When the configuration enforces
+    /// authentication, the tenant's signing keys start loading in the background now.
     pub fn new(task: Arc<dyn Task>, graph: GraphClient, config: Arc<Config>) -> Pipeline {
+        let caller_check = match &config.auth {
+            AuthMode::Enforced(settings) => Some(acceptor::CallerCheck::new(Authenticator::start(
+                settings.clone(),
+            ))),
+            AuthMode::Disabled => None,
+        };
         Pipeline {
             task,
             resumer: Resumer::new(graph.clone()),
             graph,
             config,
+            caller_check,
         }
+    }
+
+    /// Replaces the authenticator (tests and benchmarks use fixed keys).
+    pub fn with_authenticator(mut self, authenticator: Authenticator) -> Pipeline {
+        self.caller_check = Some(acceptor::CallerCheck::new(authenticator));
+        self
     }
 
     /// Replaces the resumer (tests use a faster backoff).

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -22,8 +22,8 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
-use crate::host::callout_error_body;
-use crate::pipeline::{Pipeline, accept};
+use crate::callout_reply::CalloutReply;
+use crate::pipeline::{Accepted, Pipeline, Refused};
 
 pub use workers::{QUEUE_CAPACITY, SHUTDOWN_GRACE, WorkerPool};
 
@@ -58,21 +58,25 @@ pub async fn serve(
     Ok(())
 }
 
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-async fn callout(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let (item, callout) = match accept(&body, OffsetDateTime::now_utc(), state.pipeline.config()) {
-        Ok(accepted) => accepted,
-        Err(error) => {
-            warn!(%error, "callout refused");
-            return json_response(StatusCode::BAD_REQUEST, callout_error_body(&error));
+async fn callout(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let accepted = state
+        .pipeline
+        .accept(authorization, &body, OffsetDateTime::now_utc())
+        .await;
+    let (item, callout) = match accepted {
+        Ok(Accepted::New { item, callout }) => (item, callout),
+        Ok(Accepted::Duplicate { callout }) => {
+            info!(task_processing_result_id = %callout.task_processing_result.id, "callout repeated by the caller; acknowledged, not enqueued again");
+            return to_response(&CalloutReply::accepted());
+        }
+        Err(refused) => {
+            if let Refused::Invalid(error) = &refused {
+                warn!(%error, "callout refused: invalid body");
+            }
+            return to_response(&CalloutReply::refused(&refused));
         }
     };
     let id = callout.task_processing_result.id.clone();
@@ -86,5 +90,19 @@ async fn callout(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
             .into_response();
     }
     info!(task_processing_result_id = %id, launch_and_wait = callout.launch_and_wait, "callout accepted");
-    StatusCode::ACCEPTED.into_response()
+    to_response(&CalloutReply::accepted())
+}
+
+fn to_response(reply: &CalloutReply) -> Response {
+    let mut response = (
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        reply.body.clone(),
+    )
+        .into_response();
+    for (name, value) in &reply.headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response.headers_mut().insert(*name, value);
+        }
+    }
+    response
 }

@@ -8,7 +8,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use lcw_emulator::functions_host::{FunctionsHost, HostOptions, HttpResponse, InvocationRecord};
-use lcw_emulator::tenant::{Callout, CalloutSpec, RecordedResume, TenantEmulator, TenantOptions};
+use lcw_emulator::tenant::{
+    Callout, CalloutSpec, DEFAULT_POP_PATH, LcwAuth, LcwCaller, RecordedResume, TenantEmulator,
+    TenantOptions,
+};
 
 /// The public route of the callout function (from `function/callout/function.json`).
 pub const CALLOUT_PATH: &str = "/api/lifecycle/callout";
@@ -87,6 +90,10 @@ impl Harness {
             ("IDENTITY_HEADER".to_owned(), tenant.identity_header()),
             ("LCW_GRAPH_URL".to_owned(), tenant.graph_url()),
             ("LCW_RETRY_WINDOW_SECONDS".to_owned(), "2".to_owned()),
+            // Callers are authenticated as in production: PoP against the emulated tenant.
+            ("LCW_TENANT_ID".to_owned(), tenant.tenant_id().to_owned()),
+            ("LCW_AUTHORITY_URL".to_owned(), tenant.authority_url()),
+            ("LCW_POP_PATH".to_owned(), DEFAULT_POP_PATH.to_owned()),
             ("LCW_LOG".to_owned(), "debug".to_owned()),
         ];
         for (name, value) in env {
@@ -99,9 +106,16 @@ impl Harness {
         Harness { tenant, host }
     }
 
+    /// Lifecycle Workflows, signing its callouts with PoP as it does for new extensions.
+    pub fn lcw(&self) -> LcwCaller {
+        self.tenant
+            .lcw()
+            .with_auth(LcwAuth::Pop(self.tenant.pop_settings()))
+    }
+
     /// `users` joiner callouts (launch and wait).
     pub fn joiners(&self, users: usize) -> Vec<Callout> {
-        self.tenant.lcw().joiner_wave(users)
+        self.lcw().joiner_wave(users)
     }
 
     /// One joiner callout for a user with this display name.
@@ -109,7 +123,7 @@ impl Harness {
         let template = self.joiners(1).remove(0);
         let mut spec: CalloutSpec = template.spec;
         spec.subject.display_name = display_name.to_owned();
-        self.tenant.lcw().callout(spec)
+        self.lcw().callout(spec)
     }
 
     /// Sends a callout through the host.
@@ -120,13 +134,19 @@ impl Harness {
             .expect("the host serves the callout")
     }
 
-    /// Sends a raw body as a callout.
+    /// Sends a raw body as a callout, from an authenticated caller.
     pub async fn send_body(&self, body: &str) -> HttpResponse {
         self.host
             .send(lcw_emulator::functions_host::HttpRequest {
                 method: "POST".to_owned(),
                 path_and_query: CALLOUT_PATH.to_owned(),
-                headers: vec![("Content-Type".to_owned(), "application/json".to_owned())],
+                headers: vec![
+                    ("Content-Type".to_owned(), "application/json".to_owned()),
+                    (
+                        "Authorization".to_owned(),
+                        self.lcw().authorization().expect("PoP header"),
+                    ),
+                ],
                 body: body.as_bytes().to_vec(),
             })
             .await

@@ -17,9 +17,11 @@
 //! # Layout
 //!
 //! - [`tenant`]: one loopback HTTP server playing the App Service managed-identity endpoint
-//!   (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER`) and the Graph `resume` API, with fault injection
-//!   (latency, throttling, scripted answers), plus [`tenant::LcwCaller`], which builds callouts
-//!   the way Lifecycle Workflows sends them.
+//!   (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER`), the Graph `resume` API, and Entra's OpenID
+//!   discovery and signing keys, with fault injection (latency, throttling, scripted answers,
+//!   unavailable keys), plus [`tenant::LcwCaller`], which builds and authenticates (PoP or
+//!   bearer) callouts the way Lifecycle Workflows sends them, and [`tenant::Minter`], which
+//!   mints and forges the tokens tests need.
 //! - [`functions_host`]: reads `host.json` and every `function.json`, spawns a real
 //!   custom-handler executable exactly as the host does, turns public HTTP requests and queue
 //!   messages into JSON-protocol invocations, and interprets the replies (outputs, logs, queue

@@ -7,11 +7,16 @@
 //! caller sends plausible placeholders (`/tenants/<tenant>/workflows/<workflow>` and
 //! `lifecycleEvent`), and `data` carries an `@odata.type` so handlers prove they ignore it.
 //!
-//! Authentication headers (PoP or bearer) are not produced yet; [`LcwCaller::with_authorization`]
-//! is the extension point a later signing implementation will fill.
+//! Callouts carry no `Authorization` header unless the caller is configured with
+//! [`LcwCaller::with_auth`] (PoP or bearer, minted by the tenant's [`Minter`]) or
+//! [`LcwCaller::with_authorization`] (a fixed raw value).
+
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::caller_auth::{Authorization, CallerAuth, LcwAuth};
+use super::minter::Minter;
 use crate::functions_host::HttpRequest;
 
 /// The `@odata.type` placed on `data` (its presence on real callouts is unverified).
@@ -147,25 +152,43 @@ impl Callout {
 
 /// Builds callouts as Lifecycle Workflows sends them. Obtain one from
 /// [`TenantEmulator::lcw`](super::TenantEmulator::lcw).
+///
+/// Clones share the caller's access token, as LCW reuses one token across callouts.
 #[derive(Debug, Clone)]
 pub struct LcwCaller {
     tenant_id: String,
-    authorization: Option<String>,
+    minter: Minter,
+    auth: Arc<CallerAuth>,
 }
 
 impl LcwCaller {
-    pub(crate) fn new(tenant_id: &str) -> Self {
+    pub(crate) fn new(tenant_id: &str, minter: Minter) -> Self {
         Self {
             tenant_id: tenant_id.to_owned(),
-            authorization: None,
+            minter,
+            auth: Arc::new(CallerAuth::new(Authorization::Auth(LcwAuth::None))),
         }
     }
 
-    /// Sends `Authorization: <value>` with every callout. This is the extension point for PoP
-    /// or bearer callout authentication; by default no `Authorization` header is sent.
-    pub fn with_authorization(mut self, value: impl Into<String>) -> Self {
-        self.authorization = Some(value.into());
+    /// Authenticates every callout as LCW does: `PoP <fresh signed HTTP request>` (fresh `ts`
+    /// and nonce per callout, one access token reused until near expiry) or `Bearer <token>`.
+    /// Replaces any earlier [`with_authorization`](Self::with_authorization) value.
+    pub fn with_auth(mut self, auth: LcwAuth) -> Self {
+        self.auth = Arc::new(CallerAuth::new(Authorization::Auth(auth)));
         self
+    }
+
+    /// Sends `Authorization: <value>`, verbatim, with every callout (for replaying a captured
+    /// header or sending garbage). Replaces any earlier [`with_auth`](Self::with_auth).
+    pub fn with_authorization(mut self, value: impl Into<String>) -> Self {
+        self.auth = Arc::new(CallerAuth::new(Authorization::Raw(value.into())));
+        self
+    }
+
+    /// The `Authorization` value the next callout would carry (freshly signed for PoP), or
+    /// `None` when the caller sends none.
+    pub fn authorization(&self) -> Option<String> {
+        self.auth.header_value(&self.minter)
     }
 
     /// Builds one callout.
@@ -214,8 +237,8 @@ impl LcwCaller {
             "data": data,
         });
         let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
-        if let Some(authorization) = &self.authorization {
-            headers.push(("Authorization".to_owned(), authorization.clone()));
+        if let Some(authorization) = self.authorization() {
+            headers.push(("Authorization".to_owned(), authorization));
         }
         Callout {
             body: body.to_string(),

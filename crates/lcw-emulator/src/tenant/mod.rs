@@ -1,17 +1,29 @@
 //! An Entra tenant stand-in: the App Service managed-identity endpoint, the Graph `resume`
-//! API of Lifecycle Workflows, and a caller that builds LCW callouts.
+//! API of Lifecycle Workflows, the tenant's OpenID discovery and signing keys, and a caller that
+//! builds (and authenticates) LCW callouts.
 //!
-//! One axum server on `127.0.0.1:0` serves both endpoints, because in production they are tied:
+//! One axum server on `127.0.0.1:0` serves every endpoint, because in production they are tied:
 //! Graph accepts only tokens the identity endpoint issued. Sharing one process-local token table
 //! lets the Graph fake check exactly that, without minting real JWTs (the handler treats the
 //! Graph token as opaque, so an opaque random string is the faithful choice).
 //!
+//! Callout tokens are different: the handler *must* validate them (PROTOCOL §3.6), so they are
+//! real JWS, signed with RSA keys the tenant publishes through its discovery endpoints.
+//!
 //! Sub-modules: `identity` (token endpoint), `graph` (resume API and fault injection),
-//! `lcw` (callout builder), `record` (what the fake observed and what it is scripted to answer).
+//! `keys` (signing keys), `discovery` (OpenID configuration and JWKS routes), `jws` (compact
+//! JWS assembly and caller keys), `minter` (access tokens, signed HTTP requests, forging),
+//! `caller_auth` (how a caller authenticates), `lcw` (callout builder), `record` (what the fake
+//! observed and what it is scripted to answer).
 
+mod caller_auth;
+mod discovery;
 mod graph;
 mod identity;
+mod jws;
+mod keys;
 mod lcw;
+mod minter;
 mod record;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -27,8 +39,14 @@ use rand::rngs::StdRng;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
+pub use caller_auth::{DEFAULT_POP_HOST, DEFAULT_POP_PATH, LcwAuth, PopSettings};
+pub use jws::{CallerKey, jwk_thumbprint};
 pub use lcw::{
     Callout, CalloutManager, CalloutSpec, CalloutSubject, CalloutTask, CalloutWorkflow, LcwCaller,
+};
+pub use minter::{
+    ARM_AUDIENCE, CALLER_SERVICE_PRINCIPAL_ID, CnfForm, ENTITLEMENT_MANAGEMENT_APP_ID,
+    LIFECYCLE_WORKFLOWS_APP_ID, Minter, PopRequest, SigningKey, cnf,
 };
 pub use record::{RecordedResume, ScriptedResponse};
 
@@ -100,6 +118,10 @@ pub(crate) struct TenantState {
     pub(crate) throttle_rng: Mutex<StdRng>,
     /// Woken whenever a resume is recorded; see [`TenantEmulator::wait_for_resumes`].
     pub(crate) resume_recorded: Notify,
+    /// Signing keys and the discovery endpoints' fault injection.
+    pub(crate) keys: Arc<keys::KeyStore>,
+    /// `http://127.0.0.1:PORT`, the base of every URL in the discovery documents.
+    pub(crate) authority: String,
 }
 
 impl TenantState {
@@ -124,8 +146,10 @@ pub struct TenantEmulator {
 }
 
 impl TenantEmulator {
-    /// Binds `127.0.0.1:0` and starts serving.
+    /// Binds `127.0.0.1:0`, generates the tenant's RSA-2048 signing key, and starts serving.
     pub async fn start(options: TenantOptions) -> std::io::Result<TenantEmulator> {
+        let keys = keys::KeyStore::generate()
+            .map_err(|_| std::io::Error::other("generating the tenant signing key failed"))?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let seed = options.throttle_seed;
@@ -137,6 +161,8 @@ impl TenantEmulator {
             graph: Mutex::new(GraphState::default()),
             throttle_rng: Mutex::new(StdRng::seed_from_u64(seed)),
             resume_recorded: Notify::new(),
+            keys: Arc::new(keys),
+            authority: format!("http://{addr}"),
         });
         let app = router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -219,9 +245,61 @@ impl TenantEmulator {
         tokio::time::timeout(timeout, wait).await.is_ok()
     }
 
-    /// A caller that builds callouts as Lifecycle Workflows sends them, for this tenant.
+    /// A caller that builds callouts as Lifecycle Workflows sends them, for this tenant. It sends
+    /// no `Authorization` header until configured with [`LcwCaller::with_auth`].
     pub fn lcw(&self) -> LcwCaller {
-        LcwCaller::new(&self.state.options.tenant_id)
+        LcwCaller::new(&self.state.options.tenant_id, self.minter())
+    }
+
+    /// Value for the validator's `LCW_AUTHORITY_URL`, e.g. `http://127.0.0.1:PORT`: the
+    /// stand-in for `https://login.microsoftonline.com`. Discovery lives at
+    /// `{authority}/{tenant}/v2.0/.well-known/openid-configuration` (v2) and
+    /// `{authority}/{tenant}/.well-known/openid-configuration` (v1).
+    pub fn authority_url(&self) -> String {
+        self.state.authority.clone()
+    }
+
+    /// Mints tokens and signed HTTP requests with this tenant's keys, and forges bad ones.
+    pub fn minter(&self) -> Minter {
+        Minter::new(&self.state.options.tenant_id, self.state.keys.clone())
+    }
+
+    /// Default PoP settings with this tenant's Lifecycle Workflows key (generated once per
+    /// tenant), for `LcwAuth::Pop`.
+    pub fn pop_settings(&self) -> PopSettings {
+        PopSettings::with_key(self.state.keys.lcw_caller_key())
+    }
+
+    /// Adds a signing key and signs with it from now on; older keys stay published until
+    /// [`retire_old_keys`](Self::retire_old_keys). Returns the new kid.
+    pub fn rotate_signing_key(&self) -> String {
+        self.state.keys.rotate()
+    }
+
+    /// Unpublishes every signing key but the current one.
+    pub fn retire_old_keys(&self) {
+        self.state.keys.retire_old();
+    }
+
+    /// Kids of the published signing keys, oldest first (the last one signs).
+    pub fn published_kids(&self) -> Vec<String> {
+        self.state.keys.published_kids()
+    }
+
+    /// When `false`, discovery documents and key sets answer `503`.
+    pub fn set_keys_available(&self, available: bool) {
+        self.state.keys.set_available(available);
+    }
+
+    /// Delay before every discovery or key-set answer.
+    pub fn set_keys_delay(&self, delay: Duration) {
+        self.state.keys.set_delay(delay);
+    }
+
+    /// Discovery and key-set requests received, counted on arrival (so `503`s, unknown tenants
+    /// and requests still waiting out the delay count too).
+    pub fn key_requests(&self) -> usize {
+        self.state.keys.request_count()
     }
 
     /// Stops the server and waits for it to finish.
@@ -247,11 +325,21 @@ impl Drop for TenantEmulator {
     }
 }
 
-/// The tenant's routes: the identity endpoint, and Graph for everything else (so unknown paths
-/// get Graph-style OData 404s).
+/// The tenant's routes: the identity endpoint, discovery, and Graph for everything else (so
+/// unknown paths get Graph-style OData 404s).
 fn router(state: Arc<TenantState>) -> Router {
     Router::new()
         .route(identity::TOKEN_PATH, get(identity::token))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery::openid_configuration_v2),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(discovery::openid_configuration_v1),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2))
+        .route("/{tenant}/discovery/keys", get(discovery::keys_v1))
         .fallback(graph::handle)
         .with_state(state)
 }

@@ -9,8 +9,14 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+mod auth;
+
 use crate::iso_duration;
 use crate::settings::*;
+
+pub use auth::{
+    AuthMode, AuthSettings, DEFAULT_AUTHORITY_URL, DEFAULT_POP_HOST, LIFECYCLE_WORKFLOWS_APP_ID,
+};
 
 /// Default Graph base URL (the global cloud).
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
@@ -125,12 +131,21 @@ pub struct Config {
     pub standalone: StandaloneSettings,
     /// Log filter.
     pub log_filter: String,
+    /// Caller authentication.
+    pub auth: AuthMode,
 }
 
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Defaults with authentication off, for unit tests that are not about authentication.
+    #[cfg(test)]
+    pub(crate) fn unauthenticated_for_tests() -> Config {
+        Config::from_lookup(|name| (name == LCW_AUTH).then(|| "none".to_owned()))
+            .expect("defaults are valid")
     }
 
     /// Reads settings through `lookup`; an empty value counts as unset.
@@ -194,6 +209,7 @@ impl Config {
                 retry_delay: seconds(&get, LCW_RETRY_DELAY_SECONDS, 10, 0)?,
             },
             log_filter: get(LCW_LOG).unwrap_or_else(|| "info".to_owned()),
+            auth: auth::auth_mode(&get)?,
         })
     }
 }
@@ -222,7 +238,7 @@ fn builtin_task(get: &impl Fn(&str) -> Option<String>) -> Result<BuiltinTask, Co
     }
 }
 
-fn http_url(
+pub(super) fn http_url(
     get: &impl Fn(&str) -> Option<String>,
     setting: &'static str,
     default: &str,
@@ -349,7 +365,40 @@ impl fmt::Display for Config {
             "{LCW_RETRY_DELAY_SECONDS:<30} {} (standalone only)",
             self.standalone.retry_delay.as_secs()
         )?;
-        write!(f, "{LCW_LOG:<30} {}", self.log_filter)
+        writeln!(f, "{LCW_LOG:<30} {}", self.log_filter)?;
+        match &self.auth {
+            AuthMode::Disabled => write!(
+                f,
+                "{LCW_AUTH:<30} none  <-- WARNING: callouts are not authenticated; anyone who knows the URL can complete or fail tasks"
+            ),
+            AuthMode::Enforced(a) => {
+                let schemes = match (a.pop, a.bearer) {
+                    (true, true) => "pop,bearer",
+                    (true, false) => "pop",
+                    _ => "bearer",
+                };
+                writeln!(f, "{LCW_AUTH:<30} {schemes}")?;
+                writeln!(f, "{LCW_TENANT_ID:<30} {}", a.tenant_id)?;
+                writeln!(f, "{LCW_AUTHORITY_URL:<30} {}", a.authority_url)?;
+                if a.pop {
+                    writeln!(f, "{LCW_POP_HOST:<30} {}", a.pop_host)?;
+                    writeln!(
+                        f,
+                        "{LCW_POP_PATH:<30} {}",
+                        a.pop_path.as_deref().unwrap_or("")
+                    )?;
+                }
+                if a.bearer {
+                    writeln!(f, "{LCW_AUDIENCE:<30} {}", a.audiences.join(","))?;
+                }
+                writeln!(f, "{LCW_CALLER_APP_IDS:<30} {}", a.caller_app_ids.join(","))?;
+                write!(
+                    f,
+                    "{LCW_AUTH_DIAGNOSTICS:<30} {}",
+                    if a.diagnostics { 1 } else { 0 }
+                )
+            }
+        }
     }
 }
 
@@ -369,12 +418,81 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const POP_PATH: &str =
+        "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Logic/workflows/lcw";
+
+    /// Settings with the PoP basics filled in, then `pairs` on top.
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let mut map: HashMap<String, String> = HashMap::from([
+            ("LCW_TENANT_ID".to_owned(), TENANT.to_owned()),
+            ("LCW_POP_PATH".to_owned(), POP_PATH.to_owned()),
+        ]);
+        map.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn authentication_defaults_to_pop_for_lifecycle_workflows() {
+        let AuthMode::Enforced(auth) = config(&[]).unwrap().auth else {
+            panic!("authentication must be on by default");
+        };
+        assert!(auth.pop && !auth.bearer);
+        assert_eq!(auth.pop_host, "management.azure.com");
+        assert_eq!(auth.caller_app_ids, [LIFECYCLE_WORKFLOWS_APP_ID]);
+        assert_eq!(auth.authority_url, "https://login.microsoftonline.com");
+    }
+
+    #[test]
+    fn authentication_is_off_only_when_said_so() {
+        assert_eq!(
+            config(&[("LCW_AUTH", "none")]).unwrap().auth,
+            AuthMode::Disabled
+        );
+        let shown = config(&[("LCW_AUTH", "none")]).unwrap().to_string();
+        assert!(shown.contains("WARNING"), "{shown}");
+        let err = Config::from_lookup(|_| None).unwrap_err();
+        assert!(err.to_string().contains("LCW_TENANT_ID"), "{err}");
+    }
+
+    #[test]
+    fn each_scheme_names_what_it_misses() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("LCW_POP_PATH", "")], "LCW_POP_PATH"),
+            (&[("LCW_POP_PATH", "subscriptions/x")], "LCW_POP_PATH"),
+            (&[("LCW_AUTH", "bearer")], "LCW_AUDIENCE"),
+            (&[("LCW_AUTH", "pop,bearer")], "LCW_AUDIENCE"),
+            (&[("LCW_AUTH", "saml")], "LCW_AUTH"),
+            (&[("LCW_AUTH", "none,pop")], "LCW_AUTH"),
+            (
+                &[("LCW_TENANT_ID", "contoso.onmicrosoft.com")],
+                "LCW_TENANT_ID",
+            ),
+            (&[("LCW_CALLER_APP_IDS", "lifecycle")], "LCW_CALLER_APP_IDS"),
+            (&[("LCW_AUTH_DIAGNOSTICS", "yes")], "LCW_AUTH_DIAGNOSTICS"),
+        ];
+        for (pairs, setting) in cases {
+            let err = config(pairs).expect_err(setting);
+            assert!(
+                err.to_string().contains(setting),
+                "{err} should name {setting}"
+            );
+        }
+        let bearer = config(&[
+            ("LCW_AUTH", "bearer"),
+            (
+                "LCW_AUDIENCE",
+                "api://x, 00000000-0000-0000-0000-000000000001",
+            ),
+        ])
+        .unwrap();
+        let AuthMode::Enforced(auth) = bearer.auth else {
+            panic!("bearer is enforced")
+        };
+        assert_eq!(
+            auth.audiences,
+            ["api://x", "00000000-0000-0000-0000-000000000001"]
+        );
     }
 
     #[test]

@@ -119,8 +119,10 @@ fn check(config: &Config, task: Option<&dyn Task>) -> ExitCode {
         );
     }
     println!("{config}");
-    println!(
-        "warning: caller authentication is not yet enforced: anyone who knows the callout URL can complete or fail tasks"
-    );
+    if config.auth == crate::config::AuthMode::Disabled {
+        println!(
+            "\nwarning: LCW_AUTH=none: callouts are not authenticated; anyone who knows the callout URL can complete or fail tasks"
+        );
+    }
     ExitCode::SUCCESS
 }

@@ -8,16 +8,23 @@
 use std::hint::black_box;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use lcw_emulator::tenant::{
     DEFAULT_POP_HOST, DEFAULT_POP_PATH, LcwAuth, TenantEmulator, TenantOptions,
 };
 use lcw_handler::auth::Authenticator;
 use lcw_handler::callout::Callout;
+use lcw_handler::config::Config;
 use lcw_handler::config::{AuthSettings, LIFECYCLE_WORKFLOWS_APP_ID};
+use lcw_handler::credential::NoCredential;
+use lcw_handler::graph::GraphClient;
+use lcw_handler::host::{HostJson, HostState, router};
 use lcw_handler::host::{HttpTriggerData, InvocationRequest, InvocationResponse, decode_value};
+use lcw_handler::pipeline::Pipeline;
 use lcw_handler::resume::{OperationStatus, resume_body};
+use lcw_handler::task::builtin::Complete;
 use serde_json::json;
+use tower::ServiceExt;
 
 const CALLOUT: &[u8] = include_bytes!("../tests/fixtures/callouts/launch-and-wait.json");
 const AUDIENCE: &str = "6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5";
@@ -137,6 +144,52 @@ fn benches(c: &mut Criterion) {
                 .to_string()
         })
     });
+    // The whole acknowledgement path inside the handler: envelope in, PoP check, parse, work
+    // item, reply out — through the same router the host talks to, without a socket.
+    let config = std::sync::Arc::new(
+        Config::from_lookup(|name| (name == "LCW_AUTH").then(|| "none".to_owned()))
+            .expect("config"),
+    );
+    let graph = GraphClient::new(&config.graph, std::sync::Arc::new(NoCredential));
+    let pipeline = Pipeline::new(std::sync::Arc::new(Complete), graph, config)
+        .with_authenticator(authenticator.clone());
+    let app = router(HostState::new(
+        pipeline,
+        HostJson {
+            max_dequeue_count: 5,
+        },
+    ));
+    let envelope_for = |authorization: String| {
+        json!({
+            "Data": {"req": {"Url": "https://app/api/lifecycle/callout", "Method": "POST", "Query": {},
+                "Headers": {"Authorization": [authorization]}, "Params": {}, "Body": String::from_utf8_lossy(CALLOUT)}},
+            "Metadata": {}
+        })
+        .to_string()
+    };
+    // Each request needs a fresh nonce, or it would be answered as a repeat.
+    let caller = tenant.lcw().with_auth(LcwAuth::Pop(tenant.pop_settings()));
+    let mut envelopes = (0..2000)
+        .map(|_| envelope_for(caller.authorization().expect("signed")))
+        .cycle();
+    c.bench_function(
+        "callout through the host adapter (PoP, whole accept path)",
+        |b| {
+            b.iter_batched(
+                || envelopes.next().expect("cycle"),
+                |body| {
+                    runtime.block_on(async {
+                        let request = axum::http::Request::post("/callout")
+                            .body(axum::body::Body::from(body))
+                            .expect("request");
+                        app.clone().oneshot(request).await.expect("reply")
+                    })
+                },
+                BatchSize::SmallInput,
+            )
+        },
+    );
+
     c.bench_function("resume body build", |b| {
         b.iter(|| resume_body(black_box(OperationStatus::Completed)).to_string())
     });

@@ -24,13 +24,31 @@ pub struct CredentialError(String);
 pub fn managed_identity(
     settings: &IdentitySettings,
 ) -> Result<Arc<dyn TokenCredential>, CredentialError> {
-    let options = ManagedIdentityCredentialOptions {
+    let mut options = ManagedIdentityCredentialOptions {
         user_assigned_id: settings.client_id.clone().map(UserAssignedId::ClientId),
         ..Default::default()
     };
+    // Share the process's HTTP client rather than let the SDK build (and load roots for) its own,
+    // and build it on first use, after the handler is already answering the host.
+    options.client_options.transport =
+        Some(azure_core::http::Transport::new(Arc::new(SharedHttpClient)));
     let credential = ManagedIdentityCredential::new(Some(options))
         .map_err(|e| CredentialError(e.to_string()))?;
     Ok(credential)
+}
+
+/// The SDK's transport, delegating to [`crate::http_client::shared`] when a token is needed.
+#[derive(Debug)]
+struct SharedHttpClient;
+
+#[async_trait::async_trait]
+impl azure_core::http::HttpClient for SharedHttpClient {
+    async fn execute_request(
+        &self,
+        request: &azure_core::http::Request,
+    ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
+        crate::http_client::shared().execute_request(request).await
+    }
 }
 
 /// A credential that never yields a token: the Graph client of a [`TaskContext`] built for a

@@ -30,7 +30,6 @@ pub enum GraphError {
 /// A Graph client authenticated with a token credential. Cheap to clone.
 #[derive(Clone)]
 pub struct GraphClient {
-    http: reqwest::Client,
     base_url: Arc<str>,
     version: GraphVersion,
     scope: Arc<str>,
@@ -49,16 +48,7 @@ impl fmt::Debug for GraphClient {
 impl GraphClient {
     /// A client for `settings`, taking tokens from `credential`.
     pub fn new(settings: &GraphSettings, credential: Arc<dyn TokenCredential>) -> GraphClient {
-        let http = reqwest::Client::builder()
-            .timeout(GRAPH_REQUEST_TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("lcw-handler/", env!("CARGO_PKG_VERSION")))
-            .build()
-            // Building a rustls client without custom roots or proxies has no failure mode
-            // at run time; a failure here would be a build misconfiguration.
-            .expect("the HTTP client builds");
         GraphClient {
-            http,
             base_url: settings.base_url.as_str().into(),
             version: settings.version,
             scope: scope_for(&settings.base_url).into(),
@@ -97,9 +87,9 @@ impl GraphClient {
             .get_token(&[&self.scope], None)
             .await
             .map_err(|e| GraphError::Token(e.to_string()))?;
-        Ok(self
-            .http
+        Ok(crate::http_client::shared()
             .request(method, url)
+            .timeout(GRAPH_REQUEST_TIMEOUT)
             .bearer_auth(token.token.secret()))
     }
 

@@ -32,6 +32,7 @@ pub mod config;
 pub mod credential;
 pub mod graph;
 pub mod host;
+pub mod http_client;
 pub mod iso_duration;
 mod json_keys;
 pub mod logging;

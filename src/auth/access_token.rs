@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::jws::UnverifiedJws;
 use super::keys::{KEY_WAIT_BUDGET, KeyCache, Lookup};
 use super::reason::{AuthError, Reason, Rejection};
+use super::verified::Verified;
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const CLOCK_SKEW_SECONDS: u64 = 120;
@@ -48,6 +49,26 @@ pub(crate) fn v1_issuer(tenant_id: &str) -> String {
 
 pub(crate) fn v2_issuer(tenant_id: &str) -> String {
     format!("https://login.microsoftonline.com/{tenant_id}/v2.0")
+}
+
+/// Verifies `token` against `expect`.
+/// Verifies `token` against `expect`, answering from `verified` when this very token passed
+/// before under `profile` and is still within its lifetime at `now`.
+pub(crate) async fn verify_remembered(
+    token: &str,
+    what: &str,
+    profile: &str,
+    expect: &Expectations<'_>,
+    keys: &KeyCache,
+    verified: &Verified,
+    now: i64,
+) -> Result<VerifiedToken, Rejection> {
+    if let Some(known) = verified.token(profile, token, now) {
+        return Ok(known);
+    }
+    let checked = verify(token, what, expect, keys).await?;
+    verified.remember_token(profile, token, &checked);
+    Ok(checked)
 }
 
 /// Verifies `token` against `expect`.

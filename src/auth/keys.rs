@@ -174,12 +174,7 @@ impl KeyCache {
 }
 
 async fn refresh_loop(shared: Arc<Shared>, discovery: String) {
-    let http = reqwest::Client::builder()
-        .timeout(FETCH_TIMEOUT)
-        .user_agent(concat!("lcw-handler/", env!("CARGO_PKG_VERSION")))
-        .build()
-        // No custom roots or proxies: building cannot fail at run time.
-        .expect("the HTTP client builds");
+    let http = crate::http_client::shared();
     let mut failures = 0u32;
     loop {
         match fetch(&http, &discovery).await {
@@ -225,6 +220,7 @@ async fn get_json<T: for<'de> Deserialize<'de>>(
 ) -> Result<T, String> {
     let response = http
         .get(url)
+        .timeout(FETCH_TIMEOUT)
         .send()
         .await
         .map_err(|e| format!("{url}: {}", e.without_url()))?;

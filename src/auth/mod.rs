@@ -16,6 +16,7 @@ pub mod keys;
 mod pop;
 mod reason;
 mod replay;
+mod verified;
 
 use serde_json::Value;
 use tracing::warn;
@@ -57,12 +58,17 @@ pub struct Caller {
 pub struct Authenticator {
     settings: AuthSettings,
     keys: KeyCache,
+    verified: verified::Verified,
 }
 
 impl Authenticator {
     /// An authenticator using `keys` for the tenant's signing keys.
     pub fn new(settings: AuthSettings, keys: KeyCache) -> Authenticator {
-        Authenticator { settings, keys }
+        Authenticator {
+            settings,
+            keys,
+            verified: verified::Verified::default(),
+        }
     }
 
     /// Starts fetching the tenant's keys in the background and returns at once.
@@ -134,7 +140,8 @@ impl Authenticator {
                     host: &settings.pop_host,
                     path: settings.pop_path.as_deref().unwrap_or_default(),
                 };
-                let verified = pop::verify_pop(credentials, &expect, &self.keys, now).await?;
+                let verified =
+                    pop::verify_pop(credentials, &expect, &self.keys, &self.verified, now).await?;
                 Ok(Caller {
                     scheme,
                     app_id: verified.token.caller_app_id,
@@ -148,8 +155,16 @@ impl Authenticator {
                     caller_app_ids: &settings.caller_app_ids,
                     allow_v2: true,
                 };
-                let token =
-                    access_token::verify(credentials, "bearer token", &expect, &self.keys).await?;
+                let token = access_token::verify_remembered(
+                    credentials,
+                    "bearer token",
+                    "bearer",
+                    &expect,
+                    &self.keys,
+                    &self.verified,
+                    now,
+                )
+                .await?;
                 Ok(Caller {
                     scheme,
                     app_id: token.caller_app_id,

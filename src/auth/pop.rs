@@ -10,10 +10,11 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, ThumbprintHash}
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
-use super::access_token::{Expectations, VerifiedToken, verify};
+use super::access_token::{Expectations, VerifiedToken, verify_remembered};
 use super::jws::{UnverifiedJws, decode_base64_object};
 use super::keys::KeyCache;
 use super::reason::{AuthError, Reason, Rejection};
+use super::verified::{RequestKey, Verified};
 
 /// How far `ts` may be from now, in seconds (the reference validator's lifetime).
 pub const TIMESTAMP_TOLERANCE_SECONDS: i64 = 300;
@@ -41,6 +42,7 @@ pub(crate) async fn verify_pop(
     shr: &str,
     expect: &PopExpectations<'_>,
     keys: &KeyCache,
+    verified: &Verified,
     now: i64,
 ) -> Result<VerifiedPop, Rejection> {
     let request = UnverifiedJws::parse(shr, "signed request")?;
@@ -68,8 +70,8 @@ pub(crate) async fn verify_pop(
             .into());
         }
     };
-    let jwk = request_key(&request.claims, algorithm)?;
-    verify_request_signature(&request, &jwk, algorithm)?;
+    let key = request_key(&request.claims, algorithm, verified)?;
+    verify_request_signature(&request, &key, algorithm)?;
 
     let access_token = request
         .claim_str("at")
@@ -81,9 +83,10 @@ pub(crate) async fn verify_pop(
             )
         })?;
     let audiences = [ARM_AUDIENCE.to_owned()];
-    let token = verify(
+    let token = verify_remembered(
         access_token,
         "access token",
+        "pop",
         &Expectations {
             tenant_id: expect.tenant_id,
             audiences: &audiences,
@@ -91,9 +94,11 @@ pub(crate) async fn verify_pop(
             allow_v2: false,
         },
         keys,
+        verified,
+        now,
     )
     .await?;
-    check_binding(&token.claims, &jwk)?;
+    check_binding(&token.claims, &key.thumbprint)?;
     check_request_claims(&request.claims, expect, now)?;
     let nonce = request
         .claim_str("nonce")
@@ -103,8 +108,13 @@ pub(crate) async fn verify_pop(
     Ok(VerifiedPop { token, nonce })
 }
 
-/// `cnf.jwk`: an RSA key for RS256, a P-256 key for ES256, nothing else.
-fn request_key(claims: &Map<String, Value>, algorithm: Algorithm) -> Result<Jwk, AuthError> {
+/// `cnf.jwk`: an RSA key for RS256, a P-256 key for ES256, nothing else. Parsed keys are
+/// remembered by their JWK text (LCW signs every request with the same key).
+fn request_key(
+    claims: &Map<String, Value>,
+    algorithm: Algorithm,
+    verified: &Verified,
+) -> Result<RequestKey, AuthError> {
     let invalid = |detail: &str| {
         AuthError::new(
             Reason::InvalidPopKey,
@@ -127,26 +137,32 @@ fn request_key(claims: &Map<String, Value>, algorithm: Algorithm) -> Result<Jwk,
     if !fits {
         return Err(invalid("does not fit the signed request's algorithm"));
     }
-    Ok(jwk)
+    let text = value.to_string();
+    if let Some(known) = verified.request_key(&text) {
+        return Ok(known);
+    }
+    let key = RequestKey {
+        key: std::sync::Arc::new(
+            DecodingKey::from_jwk(&jwk).map_err(|_| invalid("cannot be used"))?,
+        ),
+        thumbprint: jwk
+            .thumbprint(ThumbprintHash::SHA256)
+            .map_err(|_| invalid("has no thumbprint"))?,
+    };
+    verified.remember_request_key(text, key.clone());
+    Ok(key)
 }
 
 fn verify_request_signature(
     request: &UnverifiedJws<'_>,
-    jwk: &Jwk,
+    key: &RequestKey,
     algorithm: Algorithm,
 ) -> Result<(), AuthError> {
-    let invalid_key = || {
-        AuthError::new(
-            Reason::InvalidPopKey,
-            "the signed request's cnf.jwk cannot be used",
-        )
-    };
-    let key = DecodingKey::from_jwk(jwk).map_err(|_| invalid_key())?;
     let mut validation = Validation::new(algorithm);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
     validation.validate_aud = false;
-    jsonwebtoken::decode::<Value>(request.text, &key, &validation)
+    jsonwebtoken::decode::<Value>(request.text, &key.key, &validation)
         .map(|_| ())
         .map_err(|_| {
             AuthError::new(
@@ -158,21 +174,13 @@ fn verify_request_signature(
 
 /// The access token's `cnf` must name the request key: as `kid` or `jkt` (its RFC 7638
 /// thumbprint), as the `jwk` itself, or as MSAL's base64url `req_cnf` text holding one of these.
-fn check_binding(at_claims: &Map<String, Value>, request_key: &Jwk) -> Result<(), AuthError> {
+fn check_binding(at_claims: &Map<String, Value>, thumbprint: &str) -> Result<(), AuthError> {
     let mismatch = |detail: &str| {
         AuthError::new(
             Reason::PopKeyMismatch,
             format!("the access token's cnf {detail}"),
         )
     };
-    let thumbprint = request_key
-        .thumbprint(ThumbprintHash::SHA256)
-        .map_err(|_| {
-            AuthError::new(
-                Reason::InvalidPopKey,
-                "the signed request's cnf.jwk has no thumbprint",
-            )
-        })?;
     let cnf = match at_claims.get("cnf") {
         Some(Value::Object(cnf)) => cnf.clone(),
         Some(Value::String(text)) => {

@@ -6,7 +6,6 @@
 //! then calls out for N users and the demo reports what Lifecycle Workflows would see.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -16,16 +15,12 @@ use lcw_emulator::tenant::{
     Callout, DEFAULT_POP_PATH, LcwAuth, RecordedResume, TenantEmulator, TenantOptions,
 };
 
+use super::app_root::{AppLayout, AppRoot};
 use crate::host::PROCESS_FUNCTION;
 use crate::settings::{
     IDENTITY_ENDPOINT, IDENTITY_HEADER, LCW_AUTH, LCW_AUTHORITY_URL, LCW_GRAPH_URL, LCW_LOG,
     LCW_POP_PATH, LCW_TENANT_ID,
 };
-
-/// The deployment files, embedded so the demo runs from any directory.
-const HOST_JSON: &str = include_str!("../../host.json");
-const CALLOUT_FUNCTION_JSON: &str = include_str!("../../function/callout/function.json");
-const PROCESS_FUNCTION_JSON: &str = include_str!("../../function/process/function.json");
 
 /// The public route of the callout function.
 const CALLOUT_PATH: &str = "/api/lifecycle/callout";
@@ -94,10 +89,10 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         tenant.graph_url()
     );
 
-    let app_root = write_app_root()?;
+    let app_root = AppRoot::write("demo", AppLayout::Full)?;
     let executable =
         std::env::current_exe().map_err(|e| format!("cannot locate this binary: {e}"))?;
-    let mut options = HostOptions::new(&app_root);
+    let mut options = HostOptions::new(app_root.path());
     options.executable = Some(executable);
     options.env = vec![
         (IDENTITY_ENDPOINT.to_owned(), tenant.identity_endpoint()),
@@ -118,7 +113,7 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         .map_err(|e| format!("the Functions host emulator could not start the handler: {e}"))?;
     println!(
         "  Functions host    app root {}, handler ready in {:.1} ms",
-        app_root.display(),
+        app_root.path().display(),
         host.startup_time().as_secs_f64() * 1000.0
     );
     println!(
@@ -167,7 +162,6 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     }
     host.stop().await;
     tenant.shutdown().await;
-    let _ = std::fs::remove_dir_all(&app_root);
     Ok(all_resumed)
 }
 
@@ -183,22 +177,6 @@ async fn send(host: &FunctionsHost, callout: &Callout) -> Result<Row, String> {
         ack_status: response.status,
         ack: started.elapsed(),
     })
-}
-
-/// The deployment layout: `host.json` and one folder per function at the app root.
-fn write_app_root() -> Result<PathBuf, String> {
-    let root = std::env::temp_dir().join(format!("lcw-handler-demo-{}", std::process::id()));
-    let write = |path: &Path, text: &str| {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(path, text)
-    };
-    write(&root.join("host.json"), HOST_JSON)
-        .and_then(|()| write(&root.join("callout/function.json"), CALLOUT_FUNCTION_JSON))
-        .and_then(|()| write(&root.join("process/function.json"), PROCESS_FUNCTION_JSON))
-        .map_err(|e| format!("cannot write the demo app root {}: {e}", root.display()))?;
-    Ok(root)
 }
 
 /// Deliveries of the `process` function per taskProcessingResult id.

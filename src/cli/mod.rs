@@ -4,6 +4,10 @@
 //! library. Errors are printed once, to stderr, naming the setting or flag at fault.
 
 #[cfg(feature = "demo")]
+mod app_root;
+#[cfg(feature = "demo")]
+mod bench;
+#[cfg(feature = "demo")]
 mod demo;
 mod serve;
 
@@ -48,6 +52,14 @@ enum Command {
     /// tenant and the Functions host.
     #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
+    /// Measure acknowledgement latency, throughput against a bare baseline, completion time,
+    /// token fetches, memory, cold start and binary size, end to end on this machine.
+    #[cfg(feature = "demo")]
+    Bench(bench::BenchArgs),
+    /// The bare baseline handler the benchmark compares against (internal).
+    #[cfg(feature = "demo")]
+    #[command(hide = true)]
+    BenchBaseline,
 }
 
 /// Runs the CLI with a custom task: the entry point of a user's own binary.
@@ -82,8 +94,11 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         }
     };
     #[cfg(feature = "demo")]
-    if let Command::Demo(args) = command {
-        return demo::run(args).await;
+    match command {
+        Command::Demo(args) => return demo::run(args).await,
+        Command::Bench(args) => return bench::run(args).await,
+        Command::BenchBaseline => return bench::baseline::run().await,
+        _ => {}
     }
     let config = match Config::from_env() {
         Ok(config) => Arc::new(config),
@@ -97,7 +112,9 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         Command::Host => serve::host(config, task).await,
         Command::Serve { listen } => serve::standalone(config, task, listen).await,
         #[cfg(feature = "demo")]
-        Command::Demo(_) => unreachable!("handled above"),
+        Command::Demo(_) | Command::Bench(_) | Command::BenchBaseline => {
+            unreachable!("handled above")
+        }
     }
 }
 

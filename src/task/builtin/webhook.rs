@@ -21,31 +21,24 @@ pub const IDEMPOTENCY_HEADER: &str = "x-lcw-task-processing-result-id";
 #[derive(Debug, Clone)]
 pub struct Webhook {
     url: Url,
-    http: reqwest::Client,
+    timeout: Duration,
     policy: RetryPolicy,
 }
 
 impl Webhook {
     /// A webhook task posting to `url`, each request bounded by `timeout`.
     pub fn new(url: Url, timeout: Duration) -> Webhook {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("lcw-handler/", env!("CARGO_PKG_VERSION")))
-            .build()
-            // No custom roots or proxies: building cannot fail at run time.
-            .expect("the HTTP client builds");
         Webhook {
             url,
-            http,
+            timeout,
             policy: RetryPolicy::default(),
         }
     }
 
     async fn post_once(&self, ctx: &TaskContext, body: &serde_json::Value) -> Try<Outcome, String> {
-        let sent = self
-            .http
+        let sent = crate::http_client::shared()
             .post(self.url.clone())
+            .timeout(self.timeout)
             .header(IDEMPOTENCY_HEADER, &ctx.task_processing_result().id)
             .json(body)
             .send()

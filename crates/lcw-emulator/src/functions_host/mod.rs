@@ -290,6 +290,11 @@ impl FunctionsHost {
         })
     }
 
+    /// The handler's process id while it runs (for measuring its memory from outside).
+    pub fn handler_pid(&self) -> Option<u32> {
+        self.shared.process.pid()
+    }
+
     /// Time from spawning the handler to its first answered `GET /`.
     pub fn startup_time(&self) -> Duration {
         self.shared.process.startup_time

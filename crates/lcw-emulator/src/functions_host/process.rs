@@ -57,6 +57,8 @@ pub(crate) enum HandlerState {
     Starting,
     Ready {
         port: u16,
+        /// The child's process id, for measuring it (RSS) from outside.
+        pid: Option<u32>,
     },
     /// Exited with code 0: the host does not restart it.
     Exited {
@@ -166,7 +168,10 @@ impl HandlerProcess {
         let client = probe_client();
         let running = launch(&spec, &output, &client).await?;
         let startup_time = running.startup;
-        let (state_tx, state) = watch::channel(HandlerState::Ready { port: running.port });
+        let (state_tx, state) = watch::channel(HandlerState::Ready {
+            port: running.port,
+            pid: running.child.id(),
+        });
         let (commands, command_rx) = mpsc::channel(8);
         let supervisor = tokio::spawn(supervise(
             spec,
@@ -183,6 +188,14 @@ impl HandlerProcess {
             output,
             startup_time,
         })
+    }
+
+    /// The running child's process id.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        match &*self.state.borrow() {
+            HandlerState::Ready { pid, .. } => *pid,
+            _ => None,
+        }
     }
 
     /// The current state.
@@ -202,7 +215,7 @@ impl HandlerProcess {
             Err(_) => Err(format!("the custom handler was not ready within {wait:?}")),
             Ok(Err(_)) => Err("the host is shutting down".to_owned()),
             Ok(Ok(state)) => match &*state {
-                HandlerState::Ready { port } => Ok(*port),
+                HandlerState::Ready { port, .. } => Ok(*port),
                 HandlerState::Exited { reason } | HandlerState::ShutDown { reason } => {
                     Err(reason.clone())
                 }
@@ -440,7 +453,10 @@ async fn relaunch(
     loop {
         match launch(spec, output, client).await {
             Ok(running) => {
-                state.send_replace(HandlerState::Ready { port: running.port });
+                state.send_replace(HandlerState::Ready {
+                    port: running.port,
+                    pid: running.child.id(),
+                });
                 return Some(running);
             }
             Err(error) => {

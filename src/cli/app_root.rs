@@ -1,0 +1,82 @@
+//! A throwaway function-app root for the local emulators: `host.json` and one folder per
+//! function, exactly the deployment layout, written from the files this binary was built with
+//! so `demo` and `bench` run from any directory.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+const HOST_JSON: &str = include_str!("../../host.json");
+const CALLOUT_FUNCTION_JSON: &str = include_str!("../../function/callout/function.json");
+const PROCESS_FUNCTION_JSON: &str = include_str!("../../function/process/function.json");
+
+/// Which functions the app root declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AppLayout {
+    /// `callout` and `process`: the real app.
+    Full,
+    /// `callout` only: accepted work stays queued (isolates acknowledgement throughput).
+    CalloutOnly,
+    /// `callout` only, served by the bare baseline server instead of the handler.
+    Baseline,
+}
+
+/// A temporary app root, removed on drop.
+pub(super) struct AppRoot {
+    path: PathBuf,
+}
+
+impl AppRoot {
+    /// Writes an app root named after `purpose` and the process id.
+    pub(super) fn write(purpose: &str, layout: AppLayout) -> Result<AppRoot, String> {
+        let path = std::env::temp_dir().join(format!(
+            "lcw-handler-{purpose}-{:?}-{}",
+            layout,
+            std::process::id()
+        ));
+        let root = AppRoot { path };
+        root.write_files(layout)
+            .map_err(|e| format!("cannot write the app root {}: {e}", root.path.display()))?;
+        Ok(root)
+    }
+
+    fn write_files(&self, layout: AppLayout) -> std::io::Result<()> {
+        let write = |relative: &str, text: &str| {
+            let file = self.path.join(relative);
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(file, text)
+        };
+        let host_json = match layout {
+            AppLayout::Baseline => baseline_host_json(),
+            _ => HOST_JSON.to_owned(),
+        };
+        write("host.json", &host_json)?;
+        write("callout/function.json", CALLOUT_FUNCTION_JSON)?;
+        if layout == AppLayout::Full {
+            write("process/function.json", PROCESS_FUNCTION_JSON)?;
+        }
+        Ok(())
+    }
+
+    /// The folder.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for AppRoot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// The same `host.json`, starting the `bench-baseline` server instead of `host`.
+fn baseline_host_json() -> String {
+    let mut value: Value = serde_json::from_str(HOST_JSON).unwrap_or(Value::Null);
+    if let Some(description) = value.pointer_mut("/customHandler/description") {
+        description["arguments"] = serde_json::json!(["bench-baseline"]);
+    }
+    value.to_string()
+}

@@ -1,0 +1,320 @@
+//! `lcw-handler bench`: the end-to-end benchmark, side by side with a bare baseline, in one run.
+//!
+//! It starts the real binary under the Functions-host emulator with PoP enforced against the
+//! tenant emulator and measures what Lifecycle Workflows and an operator care about:
+//! acknowledgement latency at a steady rate, acknowledgement throughput against a bare hyper
+//! handler answering the same envelopes, callout → resume completion with Graph latency and
+//! throttling, token fetches, memory, cold start and binary size. It checks its own
+//! correctness (every callout acknowledged, every task resumed exactly once) and exits
+//! non-zero if that fails; the figures themselves are reported, never asserted.
+
+pub(super) mod baseline;
+mod measure;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::StreamExt;
+use lcw_emulator::functions_host::{FunctionsHost, HostOptions};
+use lcw_emulator::tenant::{Callout, DEFAULT_POP_PATH, LcwAuth, TenantEmulator, TenantOptions};
+use tokio::sync::Semaphore;
+
+use super::app_root::{AppLayout, AppRoot};
+use crate::settings::*;
+use measure::Percentiles;
+use report::Report;
+
+/// The callout route under the host.
+const CALLOUT_PATH: &str = "/api/lifecycle/callout";
+/// Callouts in flight at most during the paced phase (bounds the generator, not the handler).
+const MAX_PACED_IN_FLIGHT: usize = 1024;
+
+/// Benchmark flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Callouts per phase.
+    #[arg(long, default_value_t = 10_000)]
+    pub callouts: usize,
+    /// Callouts in flight at once in the throughput phases.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Callouts per second in the latency phase.
+    #[arg(long, default_value_t = 1000)]
+    pub rate: u32,
+    /// Latency Graph adds to each resume, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    pub graph_latency_ms: u64,
+    /// Share of resumes Graph throttles with 429 + Retry-After: 1.
+    #[arg(long, default_value_t = 0.05)]
+    pub throttle: f64,
+    /// Cold starts to measure.
+    #[arg(long, default_value_t = 20)]
+    pub cold_starts: usize,
+    /// Also write the figures as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+pub(super) async fn run(args: BenchArgs) -> ExitCode {
+    crate::logging::init_human("warn");
+    match bench(args).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("bench failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What the tenant, the app and the handler need to run with PoP enforced.
+fn handler_env(tenant: &TenantEmulator) -> Vec<(String, String)> {
+    vec![
+        (IDENTITY_ENDPOINT.to_owned(), tenant.identity_endpoint()),
+        (IDENTITY_HEADER.to_owned(), tenant.identity_header()),
+        (LCW_GRAPH_URL.to_owned(), tenant.graph_url()),
+        (LCW_LOG.to_owned(), "info".to_owned()),
+        (LCW_AUTH.to_owned(), "pop".to_owned()),
+        (LCW_TENANT_ID.to_owned(), tenant.tenant_id().to_owned()),
+        (LCW_AUTHORITY_URL.to_owned(), tenant.authority_url()),
+        (LCW_POP_PATH.to_owned(), DEFAULT_POP_PATH.to_owned()),
+    ]
+}
+
+async fn start_host(root: &AppRoot, env: &[(String, String)]) -> Result<FunctionsHost, String> {
+    let mut options = HostOptions::new(root.path());
+    options.executable =
+        Some(std::env::current_exe().map_err(|e| format!("cannot locate this binary: {e}"))?);
+    options.env = env.to_vec();
+    FunctionsHost::start(options)
+        .await
+        .map_err(|e| format!("the host emulator could not start the handler: {e}"))
+}
+
+fn progress(label: &str, done: usize, total: usize) {
+    if total >= 10 && done.is_multiple_of((total / 10).max(1)) || done == total {
+        eprint!("\r  {label}: {done}/{total}   ");
+        if done == total {
+            eprintln!();
+        }
+    }
+}
+
+/// One acknowledged callout.
+struct Ack {
+    status: u16,
+    latency: Duration,
+    sent_at: SystemTime,
+}
+
+async fn send(host: &FunctionsHost, callout: &Callout) -> Result<Ack, String> {
+    let sent_at = SystemTime::now();
+    let started = Instant::now();
+    let response = host
+        .send(callout.http_request(CALLOUT_PATH))
+        .await
+        .map_err(|e| format!("a callout could not be delivered: {e}"))?;
+    Ok(Ack {
+        status: response.status,
+        latency: started.elapsed(),
+        sent_at,
+    })
+}
+
+fn signed_callouts(tenant: &TenantEmulator, count: usize, label: &str) -> Vec<Callout> {
+    let caller = tenant.lcw().with_auth(LcwAuth::Pop(tenant.pop_settings()));
+    let mut callouts = Vec::with_capacity(count);
+    // One wave per chunk keeps the generator's memory flat and shows progress.
+    while callouts.len() < count {
+        let chunk = (count - callouts.len()).min(500);
+        callouts.extend(caller.joiner_wave(chunk));
+        progress(label, callouts.len(), count);
+    }
+    callouts
+}
+
+/// Sends `callouts` at `rate` per second (open loop), returning acknowledgements in order.
+async fn paced(
+    host: &Arc<FunctionsHost>,
+    callouts: &Arc<Vec<Callout>>,
+    rate: u32,
+) -> Result<Vec<Ack>, String> {
+    let gate = Arc::new(Semaphore::new(MAX_PACED_IN_FLIGHT));
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(callouts.len());
+    for index in 0..callouts.len() {
+        tokio::time::sleep_until(start + interval * index as u32).await;
+        let permit = gate
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        let (host, all) = (host.clone(), callouts.clone());
+        tasks.push(tokio::spawn(async move {
+            let ack = send(&host, &all[index]).await;
+            drop(permit);
+            ack
+        }));
+        progress("latency phase", index + 1, callouts.len());
+    }
+    let mut acks = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        acks.push(task.await.map_err(|e| e.to_string())??);
+    }
+    Ok(acks)
+}
+
+/// Sends `callouts` with `concurrency` in flight; returns acknowledgements and callouts/s.
+async fn flood(
+    host: &FunctionsHost,
+    callouts: &[Callout],
+    concurrency: usize,
+    label: &str,
+) -> Result<(Vec<Ack>, f64), String> {
+    let started = Instant::now();
+    let mut acks = Vec::with_capacity(callouts.len());
+    let mut stream = futures::stream::iter(callouts.iter().map(|c| send(host, c)))
+        .buffer_unordered(concurrency.max(1));
+    while let Some(ack) = stream.next().await {
+        acks.push(ack?);
+        progress(label, acks.len(), callouts.len());
+    }
+    let rate = acks.len() as f64 / started.elapsed().as_secs_f64();
+    Ok((acks, rate))
+}
+
+fn cpu_per_callout(
+    before: Option<Duration>,
+    after: Option<Duration>,
+    callouts: usize,
+) -> Option<f64> {
+    let used = after?.checked_sub(before?)?;
+    Some(used.as_secs_f64() * 1e6 / callouts.max(1) as f64)
+}
+
+async fn bench(args: BenchArgs) -> Result<bool, String> {
+    if !(0.0..=1.0).contains(&args.throttle) {
+        return Err("--throttle must be between 0.0 and 1.0".to_owned());
+    }
+    let n = args.callouts.max(1);
+    eprintln!(
+        "lcw-handler bench: {n} callouts per phase, concurrency {}, {} callouts/s paced, Graph +{} ms and {:.0}% throttled\n",
+        args.concurrency,
+        args.rate,
+        args.graph_latency_ms,
+        args.throttle * 100.0
+    );
+    let tenant = TenantEmulator::start(TenantOptions {
+        graph_latency: Duration::from_millis(args.graph_latency_ms),
+        throttle_share: args.throttle,
+        throttle_retry_after_secs: 1,
+        ..TenantOptions::default()
+    })
+    .await
+    .map_err(|e| format!("cannot start the tenant emulator: {e}"))?;
+    let env = handler_env(&tenant);
+    let mut report = Report::new(&args);
+
+    // Cold start, measured directly (the host's 25 ms poll would hide it).
+    let full_root = AppRoot::write("bench", AppLayout::Full)?;
+    let executable = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut cold_env = env.clone();
+    cold_env.push((
+        FUNCTIONS_APP_ROOT_PATH.to_owned(),
+        full_root.path().display().to_string(),
+    ));
+    let mut starts = Vec::with_capacity(args.cold_starts);
+    for i in 0..args.cold_starts {
+        starts.push(measure::cold_start(&executable, &["host"], &cold_env)?);
+        progress("cold starts", i + 1, args.cold_starts);
+    }
+    report.cold_start = Percentiles::of(&mut starts);
+
+    let latency_callouts = Arc::new(signed_callouts(
+        &tenant,
+        n,
+        "signing callouts (latency phase)",
+    ));
+    let flood_callouts = signed_callouts(&tenant, n, "signing callouts (throughput phase)");
+
+    // Latency and completion: the full app at a steady rate.
+    let host = Arc::new(start_host(&full_root, &env).await?);
+    let pid = host.handler_pid();
+    tokio::time::sleep(Duration::from_millis(500)).await; // keys load in the background
+    report.rss_idle_mib = pid.and_then(measure::memory_mib).map(|(rss, _)| rss);
+    let acks = paced(&host, &latency_callouts, args.rate).await?;
+    report.acknowledged_paced = acks.iter().filter(|a| a.status == 202).count();
+    report.ack_latency = Percentiles::of(&mut acks.iter().map(|a| a.latency).collect::<Vec<_>>());
+    eprint!("  waiting for every task to be resumed...");
+    host.wait_until_idle(Duration::from_secs(600))
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(" done");
+    report.rss_peak_mib = pid.and_then(measure::memory_mib).map(|(_, peak)| peak);
+    report.completion_and_correctness(
+        &latency_callouts,
+        &acks.iter().map(|a| a.sent_at).collect::<Vec<_>>(),
+        &tenant.resumes(),
+    );
+    report.token_fetches = tenant.token_fetches();
+    match Arc::try_unwrap(host) {
+        Ok(host) => host.stop().await,
+        Err(_) => return Err("the host is still in use".to_owned()),
+    }
+
+    // Throughput: acknowledgement only (work stays queued), then the bare baseline.
+    let callout_root = AppRoot::write("bench", AppLayout::CalloutOnly)?;
+    let host = start_host(&callout_root, &env).await?;
+    let cpu_before = host.handler_pid().and_then(measure::cpu_time);
+    let (acks, rate) = flood(
+        &host,
+        &flood_callouts,
+        args.concurrency,
+        "throughput phase (lcw-handler)",
+    )
+    .await?;
+    report.cpu_us_per_callout = cpu_per_callout(
+        cpu_before,
+        host.handler_pid().and_then(measure::cpu_time),
+        acks.len(),
+    );
+    report.acknowledged_flood = acks.iter().filter(|a| a.status == 202).count();
+    report.queued_flood = host.queue_messages(crate::host::TASK_QUEUE).len();
+    report.throughput = rate;
+    host.stop().await;
+
+    let baseline_root = AppRoot::write("bench", AppLayout::Baseline)?;
+    let baseline = start_host(&baseline_root, &env).await?;
+    let cpu_before = baseline.handler_pid().and_then(measure::cpu_time);
+    let (acks, rate) = flood(
+        &baseline,
+        &flood_callouts,
+        args.concurrency,
+        "throughput phase (bare baseline)",
+    )
+    .await?;
+    report.baseline_cpu_us_per_callout = cpu_per_callout(
+        cpu_before,
+        baseline.handler_pid().and_then(measure::cpu_time),
+        acks.len(),
+    );
+    report.acknowledged_baseline = acks.iter().filter(|a| a.status == 202).count();
+    report.baseline_throughput = rate;
+    baseline.stop().await;
+
+    report.binary_bytes = std::fs::metadata(&executable).map(|m| m.len()).ok();
+    report.stripped_binary_bytes = measure::stripped_size(&executable);
+    tenant.shutdown().await;
+
+    report.print();
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("figures written to {}", path.display());
+    }
+    Ok(report.correct())
+}

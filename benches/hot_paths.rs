@@ -140,7 +140,7 @@ fn benches(c: &mut Criterion) {
                 .http_output("res", 202, &[], String::new())
                 .output("task", black_box(work_item.clone()))
                 .log("accepted")
-                .to_json()
+                .into_json()
                 .to_string()
         })
     });

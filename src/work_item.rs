@@ -62,7 +62,7 @@ impl WorkItem {
     }
 
     /// The JSON form put on the queue.
-    pub fn to_value(&self) -> Value {
+    pub fn into_value(self) -> Value {
         // Serialising a struct of strings, numbers and a Value into a Value cannot fail.
         serde_json::to_value(self).expect("a work item always serialises")
     }
@@ -85,7 +85,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_json_text() {
-        let text = serde_json::to_string(&item().to_value()).unwrap();
+        let text = serde_json::to_string(&item().into_value()).unwrap();
         let (back, callout) = WorkItem::decode(serde_json::from_str(&text).unwrap()).unwrap();
         assert_eq!(back, item());
         assert_eq!(callout.task_processing_result.id, "r");
@@ -101,13 +101,13 @@ mod tests {
             WorkItem::decode(serde_json::json!({"hello": 1})),
             Err(WorkItemError::Shape(_))
         ));
-        let mut newer = item().to_value();
+        let mut newer = item().into_value();
         newer["version"] = 2.into();
         assert!(matches!(
             WorkItem::decode(newer),
             Err(WorkItemError::Version(2))
         ));
-        let mut broken = item().to_value();
+        let mut broken = item().into_value();
         broken["callout"] = serde_json::json!({"data": {}});
         assert!(matches!(
             WorkItem::decode(broken),

@@ -77,13 +77,16 @@ pub(super) async fn host(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Ex
         max_attempts = host_json.max_dequeue_count,
         "serving the Functions host"
     );
-    match crate::host::serve(
-        listener,
-        HostState::new(pipeline, host_json),
-        shutdown_signal(),
-    )
-    .await
-    {
+    let processing = match processing_runtime() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(format!("cannot start the processing threads: {e}")),
+    };
+    let state =
+        HostState::new(pipeline, host_json).with_processing_runtime(processing.handle().clone());
+    let served = crate::host::serve(listener, state, shutdown_signal()).await;
+    // Dropping a runtime from async code would block; let its threads finish on their own.
+    processing.shutdown_background();
+    match served {
         // Stopped by a signal after draining: ask for a restart rather than exit 0, which the
         // host treats as "never restart" (PROTOCOL.md §8.9).
         Ok(()) => ExitCode::from(EXIT_RESTART),
@@ -92,6 +95,14 @@ pub(super) async fn host(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Ex
             fail(e)
         }
     }
+}
+
+/// Threads for `process` invocations, apart from the ones that acknowledge callouts.
+fn processing_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_name("lcw-process")
+        .enable_all()
+        .build()
 }
 
 /// Serves standalone on `listen`.

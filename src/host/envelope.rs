@@ -30,14 +30,18 @@ impl InvocationRequest {
     pub fn parse(body: &[u8]) -> Result<InvocationRequest, EnvelopeError> {
         let value: Value =
             serde_json::from_slice(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
-        let Value::Object(top) = value else {
+        let Value::Object(mut top) = value else {
             return Err(EnvelopeError::NotJson(
                 "the top level is not an object".to_owned(),
             ));
         };
-        let section = |name: &str| match get_ci(&top, name) {
-            Some(Value::Object(map)) => map.clone(),
-            _ => Map::new(),
+        // Taken out of the envelope rather than cloned: the envelope is not needed afterwards.
+        let mut section = |name: &str| {
+            let key = top.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned();
+            match key.and_then(|k| top.remove(&k)) {
+                Some(Value::Object(map)) => map,
+                _ => Map::new(),
+            }
         };
         Ok(InvocationRequest {
             data: section("Data"),
@@ -169,7 +173,7 @@ impl InvocationResponse {
     }
 
     /// The JSON body.
-    pub fn to_json(&self) -> Value {
+    pub fn into_json(self) -> Value {
         json!({ "Outputs": self.outputs, "Logs": self.logs, "ReturnValue": null })
     }
 }
@@ -253,7 +257,7 @@ mod tests {
             .output("task", json!({"k": "v"}))
             .log("accepted");
         assert_eq!(
-            response.to_json(),
+            response.into_json(),
             json!({"Outputs": {"res": {"statusCode": "202", "headers": {}, "body": ""}, "task": {"k": "v"}}, "Logs": ["accepted"], "ReturnValue": null})
         );
     }

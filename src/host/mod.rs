@@ -53,15 +53,26 @@ pub const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
 pub struct HostState {
     pipeline: Pipeline,
     max_attempts: u32,
+    processing: tokio::runtime::Handle,
 }
 
 impl HostState {
-    /// State for `pipeline`, with the attempt limit from `host.json`.
+    /// State for `pipeline`, with the attempt limit from `host.json`. Processing runs on the
+    /// current runtime until [`with_processing_runtime`](Self::with_processing_runtime) says
+    /// otherwise.
     pub fn new(pipeline: Pipeline, host_json: HostJson) -> HostState {
         HostState {
             pipeline,
             max_attempts: host_json.max_dequeue_count,
+            processing: tokio::runtime::Handle::current(),
         }
+    }
+
+    /// Runs `process` invocations (user code, Graph calls, retries) on another runtime, so a
+    /// busy or misbehaving task can never queue ahead of a callout's acknowledgement.
+    pub fn with_processing_runtime(mut self, processing: tokio::runtime::Handle) -> HostState {
+        self.processing = processing;
+        self
     }
 }
 
@@ -159,7 +170,7 @@ async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
                 "callout subject"
             );
             with_reply(InvocationResponse::default(), &CalloutReply::accepted())
-                .output(QUEUE_OUTPUT_BINDING, item.to_value())
+                .output(QUEUE_OUTPUT_BINDING, item.into_value())
                 .log(format!(
                     "lcw-handler accepted taskProcessingResult {}",
                     callout.task_processing_result.id
@@ -187,7 +198,7 @@ async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
     };
     // The envelope itself succeeded even when the callout was refused: the host requires a 2xx
     // to deliver `res` (PROTOCOL.md §8.6).
-    reply(StatusCode::OK, response.to_json())
+    reply(StatusCode::OK, response.into_json())
 }
 
 /// Puts the public reply into the `res` output.
@@ -226,16 +237,29 @@ async fn process(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
         number,
         max: state.max_attempts,
     };
-    let report = state
-        .pipeline
-        .process(message, attempt, &invocation_id)
+    let pipeline = state.pipeline.clone();
+    let id = invocation_id.clone();
+    let processed = state
+        .processing
+        .spawn(async move { pipeline.process(message, attempt, &id).await })
         .await;
+    let report = match processed {
+        Ok(report) => report,
+        // `process` turns task panics into outcomes; this is a bug in the runtime itself.
+        Err(error) => {
+            tracing::error!(invocation_id, %error, "processing stopped unexpectedly; the delivery fails and is retried");
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": {"code": "processing_failed", "message": "processing stopped unexpectedly"}}),
+            );
+        }
+    };
     let body = InvocationResponse::default()
         .log(format!(
             "lcw-handler attempt {number}/{}: {}",
             attempt.max, report.summary
         ))
-        .to_json();
+        .into_json();
     match report.disposition {
         Disposition::Finished => reply(StatusCode::OK, body),
         // A non-2xx fails the invocation, so the host makes the message visible again after

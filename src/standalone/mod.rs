@@ -80,7 +80,7 @@ async fn callout(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         }
     };
     let id = callout.task_processing_result.id.clone();
-    if state.pool.submit(item.to_value()).is_err() {
+    if state.pool.submit(item.into_value()).is_err() {
         warn!(task_processing_result_id = %id, capacity = QUEUE_CAPACITY, "queue full; refusing the callout");
         return (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -62,15 +62,7 @@ async fn an_unauthenticated_callout_gets_401_and_nothing_is_enqueued() {
     assert_eq!(response.status, 401, "bearer is not enabled by default");
 
     harness.settle().await;
-    assert!(
-        harness
-            .host
-            .invocations()
-            .iter()
-            .all(|r| r.function == "callout"),
-        "nothing was processed"
-    );
-    assert!(harness.tenant.resumes().is_empty());
+    harness.assert_nothing_processed();
     let refusals = harness
         .log_lines()
         .into_iter()

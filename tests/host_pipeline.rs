@@ -141,32 +141,16 @@ async fn malformed_callouts_get_400_naming_the_field_and_enqueue_nothing() {
         }
     }
     harness.settle().await;
-    assert!(
-        harness
-            .host
-            .invocations()
-            .iter()
-            .all(|r| r.function == "callout"),
-        "nothing was processed"
-    );
-    assert!(
-        harness.host.queue_messages("lcw-tasks").is_empty(),
-        "nothing was enqueued"
-    );
-    assert!(harness.tenant.resumes().is_empty());
+    harness.assert_nothing_processed();
     harness.stop().await;
 }
 
 #[tokio::test]
 async fn graph_429_with_retry_after_is_honoured_then_204() {
     let harness = Harness::start(stock_binary(), &[]).await;
-    let callout = harness.joiners(1).remove(0);
-    harness.tenant.script_resume(
-        &callout.task_processing_result_id,
-        vec![ScriptedResponse::throttled(1)],
-    );
-    harness.send(&callout).await;
-    harness.settle().await;
+    let callout = harness
+        .run_with_graph_answering(vec![ScriptedResponse::throttled(1)])
+        .await;
     let resumes = assert_resumed_once(&harness, &callout.task_processing_result_id, "completed");
     assert_eq!(
         resumes.iter().map(|r| r.status).collect::<Vec<_>>(),
@@ -193,13 +177,9 @@ async fn graph_429_with_retry_after_is_honoured_then_204() {
 #[tokio::test]
 async fn graph_500_on_every_request_ends_in_the_poison_queue_after_max_attempts() {
     let harness = Harness::start(stock_binary(), &[("LCW_RETRY_WINDOW_SECONDS", "1")]).await;
-    let callout = harness.joiners(1).remove(0);
-    harness.tenant.script_resume(
-        &callout.task_processing_result_id,
-        vec![ScriptedResponse::status(500); 500],
-    );
-    harness.send(&callout).await;
-    harness.settle().await;
+    let callout = harness
+        .run_with_graph_answering(vec![ScriptedResponse::status(500); 500])
+        .await;
     let deliveries = harness.deliveries_for(&callout.task_processing_result_id);
     assert_eq!(
         deliveries.len(),
@@ -249,13 +229,9 @@ async fn graph_500_then_recovery_resumes_on_a_later_delivery() {
 #[tokio::test]
 async fn graph_rejection_is_not_retried() {
     let harness = Harness::start(stock_binary(), &[]).await;
-    let callout = harness.joiners(1).remove(0);
-    harness.tenant.script_resume(
-        &callout.task_processing_result_id,
-        vec![ScriptedResponse::status(403)],
-    );
-    harness.send(&callout).await;
-    harness.settle().await;
+    let callout = harness
+        .run_with_graph_answering(vec![ScriptedResponse::status(403)])
+        .await;
     let resumes = harness.resumes_for(&callout.task_processing_result_id);
     assert_eq!(resumes.len(), 1, "a 403 is not retried: {resumes:#?}");
     assert_eq!(

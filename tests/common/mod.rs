@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use lcw_emulator::functions_host::{FunctionsHost, HostOptions, HttpResponse, InvocationRecord};
 use lcw_emulator::tenant::{
-    Callout, CalloutSpec, DEFAULT_POP_PATH, LcwAuth, LcwCaller, RecordedResume, TenantEmulator,
-    TenantOptions,
+    Callout, CalloutSpec, DEFAULT_POP_PATH, LcwAuth, LcwCaller, RecordedResume, ScriptedResponse,
+    TenantEmulator, TenantOptions,
 };
 
 /// The public route of the callout function (from `function/callout/function.json`).
@@ -151,6 +151,30 @@ impl Harness {
             })
             .await
             .expect("the host serves the callout")
+    }
+
+    /// One joiner callout whose resumes Graph answers with `responses` first, sent and settled.
+    pub async fn run_with_graph_answering(&self, responses: Vec<ScriptedResponse>) -> Callout {
+        let callout = self.joiners(1).remove(0);
+        self.tenant
+            .script_resume(&callout.task_processing_result_id, responses);
+        assert_eq!(self.send(&callout).await.status, 202);
+        self.settle().await;
+        callout
+    }
+
+    /// Asserts that nothing reached the queue, the `process` function or Graph.
+    pub fn assert_nothing_processed(&self) {
+        let invocations = self.host.invocations();
+        assert!(
+            invocations.iter().all(|r| r.function == "callout"),
+            "nothing was processed: {invocations:#?}"
+        );
+        assert!(
+            self.host.queue_messages("lcw-tasks").is_empty(),
+            "nothing was enqueued"
+        );
+        assert!(self.tenant.resumes().is_empty(), "nothing was resumed");
     }
 
     /// Waits until the queue is drained and nothing is in flight.

@@ -58,14 +58,7 @@ struct Row {
 
 pub(super) async fn run(args: DemoArgs) -> ExitCode {
     crate::logging::init_human("warn");
-    match demo(args).await {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("demo failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    super::verdict("demo", demo(args).await)
 }
 
 async fn demo(args: DemoArgs) -> Result<bool, String> {

@@ -118,6 +118,20 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
     }
 }
 
+/// The exit status of a local run (`demo`, `bench`): success only when it ran and its own
+/// checks passed; a run that could not happen says why on stderr.
+#[cfg(feature = "demo")]
+fn verdict(what: &str, outcome: Result<bool, String>) -> ExitCode {
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("{what} failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn port_from_env() -> Option<String> {
     std::env::var(FUNCTIONS_CUSTOMHANDLER_PORT)
         .or_else(|_| std::env::var(FUNCTIONS_HTTPWORKER_PORT))

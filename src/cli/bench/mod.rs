@@ -60,14 +60,7 @@ pub struct BenchArgs {
 
 pub(super) async fn run(args: BenchArgs) -> ExitCode {
     crate::logging::init_human("warn");
-    match bench(args).await {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("bench failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    super::verdict("bench", bench(args).await)
 }
 
 /// What the tenant, the app and the handler need to run with PoP enforced.
@@ -187,6 +180,30 @@ async fn flood(
     Ok((acks, rate))
 }
 
+/// What one throughput phase measured.
+struct Throughput {
+    acknowledged: usize,
+    rate: f64,
+    cpu_us_per_callout: Option<f64>,
+}
+
+/// Floods `host` with `callouts` and measures acknowledgements, rate and the handler's CPU.
+async fn throughput(
+    host: &FunctionsHost,
+    callouts: &[Callout],
+    concurrency: usize,
+    label: &str,
+) -> Result<Throughput, String> {
+    let cpu_before = host.handler_pid().and_then(measure::cpu_time);
+    let (acks, rate) = flood(host, callouts, concurrency, label).await?;
+    let cpu_after = host.handler_pid().and_then(measure::cpu_time);
+    Ok(Throughput {
+        acknowledged: acks.iter().filter(|a| a.status == 202).count(),
+        rate,
+        cpu_us_per_callout: cpu_per_callout(cpu_before, cpu_after, acks.len()),
+    })
+}
+
 fn cpu_per_callout(
     before: Option<Duration>,
     after: Option<Duration>,
@@ -269,42 +286,32 @@ async fn bench(args: BenchArgs) -> Result<bool, String> {
     // Throughput: acknowledgement only (work stays queued), then the bare baseline.
     let callout_root = AppRoot::write("bench", AppLayout::CalloutOnly)?;
     let host = start_host(&callout_root, &env).await?;
-    let cpu_before = host.handler_pid().and_then(measure::cpu_time);
-    let (acks, rate) = flood(
+    let handler = throughput(
         &host,
         &flood_callouts,
         args.concurrency,
         "throughput phase (lcw-handler)",
     )
     .await?;
-    report.cpu_us_per_callout = cpu_per_callout(
-        cpu_before,
-        host.handler_pid().and_then(measure::cpu_time),
-        acks.len(),
-    );
-    report.acknowledged_flood = acks.iter().filter(|a| a.status == 202).count();
+    report.acknowledged_flood = handler.acknowledged;
     report.queued_flood = host.queue_messages(crate::host::TASK_QUEUE).len();
-    report.throughput = rate;
+    report.throughput = handler.rate;
+    report.cpu_us_per_callout = handler.cpu_us_per_callout;
     host.stop().await;
 
     let baseline_root = AppRoot::write("bench", AppLayout::Baseline)?;
-    let baseline = start_host(&baseline_root, &env).await?;
-    let cpu_before = baseline.handler_pid().and_then(measure::cpu_time);
-    let (acks, rate) = flood(
-        &baseline,
+    let baseline_host = start_host(&baseline_root, &env).await?;
+    let baseline = throughput(
+        &baseline_host,
         &flood_callouts,
         args.concurrency,
         "throughput phase (bare baseline)",
     )
     .await?;
-    report.baseline_cpu_us_per_callout = cpu_per_callout(
-        cpu_before,
-        baseline.handler_pid().and_then(measure::cpu_time),
-        acks.len(),
-    );
-    report.acknowledged_baseline = acks.iter().filter(|a| a.status == 202).count();
-    report.baseline_throughput = rate;
-    baseline.stop().await;
+    report.acknowledged_baseline = baseline.acknowledged;
+    report.baseline_throughput = baseline.rate;
+    report.baseline_cpu_us_per_callout = baseline.cpu_us_per_callout;
+    baseline_host.stop().await;
 
     report.binary_bytes = std::fs::metadata(&executable).map(|m| m.len()).ok();
     report.stripped_binary_bytes = measure::stripped_size(&executable);

@@ -112,10 +112,15 @@ impl<'a> HttpTriggerData<'a> {
     pub fn body(&self) -> Vec<u8> {
         match get_ci(self.object, "Body") {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
-                Ok(Value::String(inner)) => inner.into_bytes(),
-                _ => text.clone().into_bytes(),
-            },
+            // Only a JSON string literal can be the body encoded once more; anything else is
+            // the raw text (checked first so a normal body is not parsed an extra time).
+            Some(Value::String(text)) if text.trim_start().starts_with('"') => {
+                match serde_json::from_str::<String>(text) {
+                    Ok(inner) => inner.into_bytes(),
+                    Err(_) => text.clone().into_bytes(),
+                }
+            }
+            Some(Value::String(text)) => text.clone().into_bytes(),
             Some(other) => other.to_string().into_bytes(),
         }
     }

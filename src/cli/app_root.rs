@@ -4,7 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+use lcw_emulator::functions_host::{FunctionsHost, HostOptions};
+use lcw_emulator::tenant::{DEFAULT_POP_PATH, TenantEmulator};
 use serde_json::Value;
+
+use crate::settings::{
+    IDENTITY_ENDPOINT, IDENTITY_HEADER, LCW_AUTH, LCW_AUTHORITY_URL, LCW_GRAPH_URL, LCW_LOG,
+    LCW_POP_PATH, LCW_TENANT_ID,
+};
 
 const HOST_JSON: &str = include_str!("../../host.json");
 const CALLOUT_FUNCTION_JSON: &str = include_str!("../../function/callout/function.json");
@@ -70,6 +77,35 @@ impl Drop for AppRoot {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
     }
+}
+
+/// The app settings that point this binary at `tenant`, with PoP authentication enforced
+/// exactly as in production, and `log_filter` for its logs.
+pub(super) fn handler_env(tenant: &TenantEmulator, log_filter: &str) -> Vec<(String, String)> {
+    vec![
+        (IDENTITY_ENDPOINT.to_owned(), tenant.identity_endpoint()),
+        (IDENTITY_HEADER.to_owned(), tenant.identity_header()),
+        (LCW_GRAPH_URL.to_owned(), tenant.graph_url()),
+        (LCW_LOG.to_owned(), log_filter.to_owned()),
+        (LCW_AUTH.to_owned(), "pop".to_owned()),
+        (LCW_TENANT_ID.to_owned(), tenant.tenant_id().to_owned()),
+        (LCW_AUTHORITY_URL.to_owned(), tenant.authority_url()),
+        (LCW_POP_PATH.to_owned(), DEFAULT_POP_PATH.to_owned()),
+    ]
+}
+
+/// Starts this very binary as the custom handler of `root` under the host emulator.
+pub(super) async fn start_host(
+    root: &AppRoot,
+    env: &[(String, String)],
+) -> Result<FunctionsHost, String> {
+    let mut options = HostOptions::new(root.path());
+    options.executable =
+        Some(std::env::current_exe().map_err(|e| format!("cannot locate this binary: {e}"))?);
+    options.env = env.to_vec();
+    FunctionsHost::start(options)
+        .await
+        .map_err(|e| format!("the Functions host emulator could not start the handler: {e}"))
 }
 
 /// The same `host.json`, starting the `bench-baseline` server instead of `host`.

@@ -10,20 +10,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use lcw_emulator::functions_host::{FunctionsHost, HostOptions, InvocationRecord};
-use lcw_emulator::tenant::{
-    Callout, DEFAULT_POP_PATH, LcwAuth, RecordedResume, TenantEmulator, TenantOptions,
-};
+use lcw_emulator::functions_host::{FunctionsHost, InvocationRecord};
+use lcw_emulator::tenant::{Callout, LcwAuth, RecordedResume, TenantEmulator, TenantOptions};
 
-use super::app_root::{AppLayout, AppRoot};
+use super::app_root::{AppLayout, AppRoot, handler_env, start_host};
 use crate::host::PROCESS_FUNCTION;
-use crate::settings::{
-    IDENTITY_ENDPOINT, IDENTITY_HEADER, LCW_AUTH, LCW_AUTHORITY_URL, LCW_GRAPH_URL, LCW_LOG,
-    LCW_POP_PATH, LCW_TENANT_ID,
-};
+use crate::settings::LCW_LOG;
 
-/// The public route of the callout function.
-const CALLOUT_PATH: &str = "/api/lifecycle/callout";
+/// The callout function's public route (`routePrefix` + `route` in `function.json`).
+const CALLOUT_PATH: &str = crate::standalone::CALLOUT_ROUTE;
 
 /// How long the demo waits for every task to be processed.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(180);
@@ -83,27 +78,8 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     );
 
     let app_root = AppRoot::write("demo", AppLayout::Full)?;
-    let executable =
-        std::env::current_exe().map_err(|e| format!("cannot locate this binary: {e}"))?;
-    let mut options = HostOptions::new(app_root.path());
-    options.executable = Some(executable);
-    options.env = vec![
-        (IDENTITY_ENDPOINT.to_owned(), tenant.identity_endpoint()),
-        (IDENTITY_HEADER.to_owned(), tenant.identity_header()),
-        (LCW_GRAPH_URL.to_owned(), tenant.graph_url()),
-        (
-            LCW_LOG.to_owned(),
-            std::env::var(LCW_LOG).unwrap_or_else(|_| "info".to_owned()),
-        ),
-        // Callers are authenticated exactly as in production: PoP, against the tenant's keys.
-        (LCW_AUTH.to_owned(), "pop".to_owned()),
-        (LCW_TENANT_ID.to_owned(), tenant.tenant_id().to_owned()),
-        (LCW_AUTHORITY_URL.to_owned(), tenant.authority_url()),
-        (LCW_POP_PATH.to_owned(), DEFAULT_POP_PATH.to_owned()),
-    ];
-    let host = FunctionsHost::start(options)
-        .await
-        .map_err(|e| format!("the Functions host emulator could not start the handler: {e}"))?;
+    let log_filter = std::env::var(LCW_LOG).unwrap_or_else(|_| "info".to_owned());
+    let host = start_host(&app_root, &handler_env(&tenant, &log_filter)).await?;
     println!(
         "  Functions host    app root {}, handler ready in {:.1} ms",
         app_root.path().display(),

@@ -178,6 +178,14 @@ fn function_json_files_match_the_adapter() {
         HTTP_TRIGGER_BINDING
     );
     assert_eq!(binding(&callout, "httpTrigger")["authLevel"], "anonymous");
+    assert_eq!(
+        format!(
+            "/api/{}",
+            binding(&callout, "httpTrigger")["route"].as_str().unwrap()
+        ),
+        crate::standalone::CALLOUT_ROUTE,
+        "standalone mode, the demo and the bench use the route the host publishes"
+    );
     assert_eq!(binding(&callout, "http")["name"], HTTP_OUTPUT_BINDING);
     assert_eq!(binding(&callout, "queue")["name"], QUEUE_OUTPUT_BINDING);
     assert_eq!(binding(&callout, "queue")["queueName"], TASK_QUEUE);

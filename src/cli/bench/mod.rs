@@ -18,17 +18,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
-use lcw_emulator::functions_host::{FunctionsHost, HostOptions};
-use lcw_emulator::tenant::{Callout, DEFAULT_POP_PATH, LcwAuth, TenantEmulator, TenantOptions};
+use lcw_emulator::functions_host::FunctionsHost;
+use lcw_emulator::tenant::{Callout, LcwAuth, TenantEmulator, TenantOptions};
 use tokio::sync::Semaphore;
 
-use super::app_root::{AppLayout, AppRoot};
+use super::app_root::{AppLayout, AppRoot, handler_env, start_host};
 use crate::settings::*;
 use measure::Percentiles;
 use report::Report;
 
-/// The callout route under the host.
-const CALLOUT_PATH: &str = "/api/lifecycle/callout";
+/// The callout function's public route (`routePrefix` + `route` in `function.json`).
+const CALLOUT_PATH: &str = crate::standalone::CALLOUT_ROUTE;
 /// Callouts in flight at most during the paced phase (bounds the generator, not the handler).
 const MAX_PACED_IN_FLIGHT: usize = 1024;
 
@@ -61,30 +61,6 @@ pub struct BenchArgs {
 pub(super) async fn run(args: BenchArgs) -> ExitCode {
     crate::logging::init_human("warn");
     super::verdict("bench", bench(args).await)
-}
-
-/// What the tenant, the app and the handler need to run with PoP enforced.
-fn handler_env(tenant: &TenantEmulator) -> Vec<(String, String)> {
-    vec![
-        (IDENTITY_ENDPOINT.to_owned(), tenant.identity_endpoint()),
-        (IDENTITY_HEADER.to_owned(), tenant.identity_header()),
-        (LCW_GRAPH_URL.to_owned(), tenant.graph_url()),
-        (LCW_LOG.to_owned(), "info".to_owned()),
-        (LCW_AUTH.to_owned(), "pop".to_owned()),
-        (LCW_TENANT_ID.to_owned(), tenant.tenant_id().to_owned()),
-        (LCW_AUTHORITY_URL.to_owned(), tenant.authority_url()),
-        (LCW_POP_PATH.to_owned(), DEFAULT_POP_PATH.to_owned()),
-    ]
-}
-
-async fn start_host(root: &AppRoot, env: &[(String, String)]) -> Result<FunctionsHost, String> {
-    let mut options = HostOptions::new(root.path());
-    options.executable =
-        Some(std::env::current_exe().map_err(|e| format!("cannot locate this binary: {e}"))?);
-    options.env = env.to_vec();
-    FunctionsHost::start(options)
-        .await
-        .map_err(|e| format!("the host emulator could not start the handler: {e}"))
 }
 
 fn progress(label: &str, done: usize, total: usize) {
@@ -233,7 +209,7 @@ async fn bench(args: BenchArgs) -> Result<bool, String> {
     })
     .await
     .map_err(|e| format!("cannot start the tenant emulator: {e}"))?;
-    let env = handler_env(&tenant);
+    let env = handler_env(&tenant, "info");
     let mut report = Report::new(&args);
 
     // Cold start, measured directly (the host's 25 ms poll would hide it).

@@ -2,7 +2,7 @@
 //!
 //! The credential is created once per process and shared; `azure_identity` caches the token and
 //! refreshes it five minutes before expiry, so one fetch serves every resume of its lifetime.
-//! We add no second cache (PROTOCOL.md §9.4).
+//! We add no second cache (docs/protocol.md §9.4).
 
 use std::sync::Arc;
 

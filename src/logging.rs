@@ -1,7 +1,7 @@
 //! Logs: one JSON object per line on stdout.
 //!
 //! The Functions host ships a custom handler's stdout to Application Insights line by line
-//! (PROTOCOL.md §8.12), so every event is one self-describing JSON line carrying the span's
+//! (docs/protocol.md §8.12), so every event is one self-describing JSON line carrying the span's
 //! invocation id and taskProcessingResult id. Tokens and signatures are never logged; UPNs and
 //! e-mail addresses only at debug level.
 

@@ -3,7 +3,7 @@
 //!
 //! Both outbound calls that can fail transiently (Graph resume and the webhook task) go through
 //! [`retry`], so their behaviour under throttling is the same and is tested once. In-process
-//! retries are deliberately short: queue redelivery is the outer loop (PROTOCOL.md §5.6, §8.10).
+//! retries are deliberately short: queue redelivery is the outer loop (docs/protocol.md §5.6, §8.10).
 
 use std::future::Future;
 use std::time::Duration;

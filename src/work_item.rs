@@ -3,7 +3,7 @@
 //! It carries the callout exactly as received (so user code can read fields this version does
 //! not model, such as beta `targetSubject`) plus the two times that bound the task. It travels
 //! as a JSON object, never as a string: the Functions host base64-decodes string outputs that
-//! happen to be valid base64 (PROTOCOL.md §8.7), while objects pass untouched.
+//! happen to be valid base64 (docs/protocol.md §8.7), while objects pass untouched.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! Proving the caller is Lifecycle Workflows, in-process, before anything is enqueued.
 //!
-//! Two schemes (PROTOCOL.md §3): `PoP` signed requests — the default for every extension
+//! Two schemes (docs/protocol.md §3): `PoP` signed requests — the default for every extension
 //! created since GA — and `Bearer` tokens (v1 or v2) for legacy extensions. Both rest on an
 //! Entra access token checked against the tenant's signing keys ([`keys`]), with an exact
 //! issuer, audience, tenant and caller application. Everything fails closed: no header, an

@@ -4,7 +4,7 @@
 //! public key in `cnf.jwk`, and the method, host and path. Three things make it a proof: the
 //! signature verifies with `cnf.jwk`, the access token (signed by the tenant) is bound to that
 //! very key through its own `cnf`, and `u`/`p` name the ARM resource the extension is
-//! registered with — configured constants, never the URL we were called on (PROTOCOL.md §3.3).
+//! registered with — configured constants, never the URL we were called on (docs/protocol.md §3.3).
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey};

@@ -2,7 +2,7 @@
 //!
 //! Nobody outside Microsoft has published a captured callout, and the documented samples disagree
 //! on casing (`taskProcessingResult` vs `taskProcessingresult`, `workflowVersion` vs
-//! `workflowVerson`), so parsing is deliberately tolerant (PROTOCOL.md §2.4): keys are compared
+//! `workflowVerson`), so parsing is deliberately tolerant (docs/protocol.md §2.4): keys are compared
 //! case-insensitively, unknown fields are ignored, `null` and `""` mean absent, and only the
 //! inputs that `resume` needs are required. Everything a caller gets wrong is reported with the
 //! JSON path of the field, never with the field's value.
@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub use wire::CalloutError;
 
-/// The start of every acceptable `callbackUriPath` (PROTOCOL.md §2.4 rule 7).
+/// The start of every acceptable `callbackUriPath` (docs/protocol.md §2.4 rule 7).
 const CALLBACK_PATH_PREFIX: &str = "/identityGovernance/lifecycleWorkflows/";
 
 /// A parsed, validated callout.
@@ -131,7 +131,7 @@ impl Callout {
     }
 }
 
-/// Applies PROTOCOL.md §2.4 rule 7: a resume path under the LCW root, ending in `/resume`, with
+/// Applies docs/protocol.md §2.4 rule 7: a resume path under the LCW root, ending in `/resume`, with
 /// no scheme, host, parent segment or query. Returns the ids it names, or `None` if unusable.
 pub(crate) fn ids_from_callback_path(path: &str) -> Option<(String, String, String)> {
     let lower = path.to_ascii_lowercase();

@@ -1,4 +1,4 @@
-//! Every callout variant PROTOCOL.md lists, from the fixtures in `tests/fixtures/callouts`
+//! Every callout variant docs/protocol.md lists, from the fixtures in `tests/fixtures/callouts`
 //! (their README gives each one's source).
 
 use super::*;

@@ -131,7 +131,7 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         .filter(|s| !s.is_empty()))
 }
 
-/// An integer, or a string holding one (PROTOCOL.md §2.4 rule 2).
+/// An integer, or a string holding one (docs/protocol.md §2.4 rule 2).
 fn version<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     use serde::de::Error;
     match Option::<Value>::deserialize(d)? {

@@ -22,7 +22,7 @@ use crate::settings::{FUNCTIONS_CUSTOMHANDLER_PORT, FUNCTIONS_HTTPWORKER_PORT};
 use crate::task::Task;
 
 /// Exit code asking the Functions host for an intentional restart (not counted as an error;
-/// PROTOCOL.md §8.9). Exit code 0 would stop the host from ever restarting the handler.
+/// docs/protocol.md §8.9). Exit code 0 would stop the host from ever restarting the handler.
 pub const EXIT_RESTART: u8 = 200;
 
 #[derive(Debug, Parser)]

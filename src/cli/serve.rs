@@ -66,7 +66,7 @@ pub(super) async fn host(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Ex
         Ok(pipeline) => pipeline,
         Err(e) => return fail(e),
     };
-    // The host dials IPv4 loopback (PROTOCOL.md §8.3).
+    // The host dials IPv4 loopback (docs/protocol.md §8.3).
     let listener = match TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await {
         Ok(listener) => listener,
         Err(e) => return fail(format!("cannot listen on 127.0.0.1:{port}: {e}")),
@@ -88,7 +88,7 @@ pub(super) async fn host(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Ex
     processing.shutdown_background();
     match served {
         // Stopped by a signal after draining: ask for a restart rather than exit 0, which the
-        // host treats as "never restart" (PROTOCOL.md §8.9).
+        // host treats as "never restart" (docs/protocol.md §8.9).
         Ok(()) => ExitCode::from(EXIT_RESTART),
         Err(e) => {
             error!(error = %e, "server failed");

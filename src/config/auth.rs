@@ -8,7 +8,7 @@ use crate::settings::*;
 
 use super::{ConfigError, http_url};
 
-/// The Lifecycle Workflows first-party application (PROTOCOL.md §3.5).
+/// The Lifecycle Workflows first-party application (docs/protocol.md §3.5).
 pub const LIFECYCLE_WORKFLOWS_APP_ID: &str = "ce79fdc4-cd1d-4ea5-8139-e74d7dbe0bb7";
 /// Entra ID's public authority.
 pub const DEFAULT_AUTHORITY_URL: &str = "https://login.microsoftonline.com";

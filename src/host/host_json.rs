@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::json_keys::lowercase_keys;
 
-/// The host's default `maxDequeueCount` (PROTOCOL.md §8.10).
+/// The host's default `maxDequeueCount` (docs/protocol.md §8.10).
 pub const DEFAULT_MAX_DEQUEUE_COUNT: u32 = 5;
 
 /// What the handler takes from `host.json`.

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::work_item::{WORK_ITEM_VERSION, WorkItem};
 
 /// Validates a callout body and builds the work item to enqueue. `now` is the receipt time,
-/// from which the deadline is counted (the callout does not carry the timeout; PROTOCOL.md §5.5).
+/// from which the deadline is counted (the callout does not carry the timeout; docs/protocol.md §5.5).
 pub fn accept(
     body: &[u8],
     now: OffsetDateTime,

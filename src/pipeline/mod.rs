@@ -1,7 +1,7 @@
 //! The two phases every callout goes through, independent of transport.
 //!
 //! **accept** turns a callout body into a [`WorkItem`] in microseconds and never waits on
-//! anything: Lifecycle Workflows gives us one second (PROTOCOL.md §4). **process** runs the
+//! anything: Lifecycle Workflows gives us one second (docs/protocol.md §4). **process** runs the
 //! task, then resumes, within two bounds: the task's deadline (after which LCW has given up)
 //! and the invocation's retry window (after which the task goes back to the queue rather than
 //! holding a worker). On the last attempt a task that still cannot finish is resumed `failed`,

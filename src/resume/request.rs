@@ -11,7 +11,7 @@ pub const RESUME_SOURCE: &str = "lcw-handler";
 /// The value `type` carries (the documented sample's).
 pub const RESUME_TYPE: &str = "lifecycleEvent";
 
-/// How the task ended, as Graph spells it (CSDL members are lower-case; PROTOCOL.md §5.2).
+/// How the task ended, as Graph spells it (CSDL members are lower-case; docs/protocol.md §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OperationStatus {

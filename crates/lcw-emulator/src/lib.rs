@@ -8,7 +8,7 @@
 //! message in its custom-handler envelope), and Microsoft Graph (which receives the `resume`
 //! call, authorised by a managed-identity token). None of them runs locally. Rather than mock the
 //! handler's own code, this crate reproduces each party *on the wire*, from
-//! `PROTOCOL.md`, so the real handler binary can be driven end to end on loopback.
+//! `docs/protocol.md`, so the real handler binary can be driven end to end on loopback.
 //!
 //! It is deliberately an independent implementation: it does not depend on `lcw-handler`, so a
 //! misreading of the protocol in the handler is not silently mirrored here. The emulators are

@@ -42,7 +42,7 @@ fn json_reply(status: StatusCode, value: Value) -> Response {
         .into_response()
 }
 
-/// Decodes a double-encoded value (PROTOCOL §8.5): a string holding JSON text.
+/// Decodes a double-encoded value (docs/protocol.md §8.5): a string holding JSON text.
 fn decode(value: &Value) -> Value {
     match value {
         Value::String(text) => serde_json::from_str(text).unwrap_or_else(|_| value.clone()),

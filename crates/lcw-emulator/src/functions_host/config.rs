@@ -1,5 +1,5 @@
 //! Reads `host.json` and every `function.json` the way the Functions host binds them
-//! (PROTOCOL §8.1, §8.2): keys case-insensitively, `%VAR%` expansion from app settings, and
+//! (docs/protocol.md §8.1, §8.2): keys case-insensitively, `%VAR%` expansion from app settings, and
 //! defaults of the real host. Anything the emulator cannot honour is a [`HostError`] naming the
 //! file and key, rather than a silently different behaviour.
 
@@ -115,7 +115,7 @@ pub(crate) struct FunctionConfig {
 }
 
 impl FunctionConfig {
-    /// Whether this function qualifies for forwarding/proxying (PROTOCOL §8.8): exactly one
+    /// Whether this function qualifies for forwarding/proxying (docs/protocol.md §8.8): exactly one
     /// `httpTrigger` input and one `http` output, nothing else.
     pub(crate) fn qualifies_for_forwarding(&self) -> bool {
         matches!(self.trigger, Trigger::Http(_))

@@ -1,5 +1,5 @@
 //! Delivers queue messages to queue-triggered functions, with the WebJobs SDK's retry rules
-//! (PROTOCOL §8.10): up to `batchSize` concurrent invocations per function; on success the
+//! (docs/protocol.md §8.10): up to `batchSize` concurrent invocations per function; on success the
 //! message is deleted; on failure it becomes visible again after `visibilityTimeout`, and after
 //! `maxDequeueCount` attempts it moves to `<queue>-poison`.
 //!

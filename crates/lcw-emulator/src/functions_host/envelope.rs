@@ -1,7 +1,7 @@
-//! Builds the JSON-protocol invocation request (PROTOCOL §8.4) for HTTP and queue triggers.
+//! Builds the JSON-protocol invocation request (docs/protocol.md §8.4) for HTTP and queue triggers.
 //!
 //! The one rule that surprises everybody lives in [`encode_value`]: binding values are
-//! JSON-encoded *twice* (§8.5), so a string arrives as the JSON text of the string, and a
+//! JSON-encoded *twice* (docs/protocol.md §8.5), so a string arrives as the JSON text of the string, and a
 //! number as its text. The documentation's own example gets this wrong; the host source does
 //! not, and neither does the emulator. Timestamps are encoded once, objects stay objects.
 
@@ -33,7 +33,7 @@ pub(crate) fn iso_offset(time: SystemTime) -> String {
         .unwrap_or_default()
 }
 
-/// Encodes a binding value as the host does (§8.5): strings, numbers and booleans become the
+/// Encodes a binding value as the host does (docs/protocol.md §8.5): strings, numbers and booleans become the
 /// string of their JSON text; objects and arrays stay JSON; `null` stays `null`.
 pub(crate) fn encode_value(value: &Value) -> Value {
     match value {

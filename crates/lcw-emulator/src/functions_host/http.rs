@@ -1,5 +1,5 @@
 //! Public HTTP requests: route matching against `routePrefix`/`route` and `methods`
-//! (PROTOCOL §8.2), then a JSON-protocol invocation whose `http` output becomes the response.
+//! (docs/protocol.md §8.2), then a JSON-protocol invocation whose `http` output becomes the response.
 //!
 //! Routes match case-insensitively, like ASP.NET routing, and support `{param}`,
 //! `{param:constraint}` (constraint not checked), a trailing `{param?}` and `{*rest}`. A path

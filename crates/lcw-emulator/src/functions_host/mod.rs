@@ -1,5 +1,5 @@
 //! An Azure Functions host stand-in that drives a *real* custom-handler executable exactly as
-//! the host does (PROTOCOL §8).
+//! the host does (docs/protocol.md §8).
 //!
 //! Azure Functions Core Tools cannot run here (no .NET, no CDN), and mocking the handler's own
 //! envelope code would only test it against itself. So this module plays the host: it reads
@@ -12,7 +12,7 @@
 //! Layout: `config` (host.json, function.json), `process` (spawn, readiness, restarts),
 //! `envelope` (invocation requests), `outputs` (invocation replies), `invocation` (one call),
 //! `http` (routing public requests), `queue` (the store), `dispatcher` (queue triggers).
-//! Forwarding/proxying modes (§8.8) are not emulated: a function that would use them is a
+//! Forwarding/proxying modes (docs/protocol.md §8.8) are not emulated: a function that would use them is a
 //! start-up error rather than a silently different protocol.
 
 mod config;

@@ -1,5 +1,5 @@
-//! Interprets the handler's reply to an invocation (PROTOCOL §8.6) and turns output values into
-//! a public HTTP response and queue messages, base64 pitfall included (§8.7).
+//! Interprets the handler's reply to an invocation (docs/protocol.md §8.6) and turns output values into
+//! a public HTTP response and queue messages, base64 pitfall included (docs/protocol.md §8.7).
 //!
 //! The pitfall is reproduced on purpose: the host tries to base64-decode every string output
 //! value except named `http` outputs and `"dataType": "binary"` bindings, and uses the decoded

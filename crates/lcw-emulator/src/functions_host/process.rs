@@ -1,4 +1,4 @@
-//! Runs the custom-handler process the way the Functions host does (PROTOCOL §8.3, §8.9):
+//! Runs the custom-handler process the way the Functions host does (docs/protocol.md §8.3, §8.9):
 //! environment, readiness polling of `GET /` every 25 ms, stdout/stderr capture, restarts and
 //! SIGKILL.
 //!

@@ -1,4 +1,4 @@
-//! How the Lifecycle Workflows caller authenticates its callouts (PROTOCOL §3): no header, a
+//! How the Lifecycle Workflows caller authenticates its callouts (docs/protocol.md §3): no header, a
 //! PoP signed HTTP request, or a v1/v2 bearer token.
 //!
 //! Like LCW (and MSAL underneath it), a caller gets one access token and reuses it for every
@@ -13,10 +13,10 @@ use serde_json::Value;
 use super::jws::CallerKey;
 use super::minter::{CnfForm, Minter, PopRequest, cnf, now_secs};
 
-/// `u` LCW's PoP policy pins: ARM's host (PROTOCOL §3.3).
+/// `u` LCW's PoP policy pins: ARM's host (docs/protocol.md §3.3).
 pub const DEFAULT_POP_HOST: &str = "management.azure.com";
 /// `p` the caller signs by default: the ARM path of a fictitious Logic App, standing in for the
-/// one named in the extension's `endpointConfiguration` (PROTOCOL §3.3).
+/// one named in the extension's `endpointConfiguration` (docs/protocol.md §3.3).
 pub const DEFAULT_POP_PATH: &str = "/subscriptions/0b1c2d3e-4f50-4a61-8b72-9c8d7e6f5a4b/resourceGroups/rg-lcw/providers/Microsoft.Logic/workflows/lcw-handler";
 
 /// An access token is replaced when it has less than this left: MSAL's refresh margin.

@@ -1,4 +1,4 @@
-//! Entra's OpenID Connect discovery documents and published signing keys (PROTOCOL §3.6 step 4:
+//! Entra's OpenID Connect discovery documents and published signing keys (docs/protocol.md §3.6 step 4:
 //! the validator finds `jwks_uri` through the tenant's OpenID configuration).
 //!
 //! Routes, all `GET`, with `{tenant}` the tenant id (any case) or `common`/`organizations`:

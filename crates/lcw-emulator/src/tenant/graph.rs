@@ -1,4 +1,4 @@
-//! The Microsoft Graph `resume` API of Lifecycle Workflows (PROTOCOL §5), with fault injection.
+//! The Microsoft Graph `resume` API of Lifecycle Workflows (docs/protocol.md §5), with fault injection.
 //!
 //! Only the resume action exists; every other path gets Graph's OData `404`. The order of
 //! decisions for a resume request is: authentication (`401`), then a scripted answer for that
@@ -7,7 +7,7 @@
 //! answers per calling application, which it only knows after validating the token.
 //!
 //! **Repeat resumes.** Graph's answer to a second resume of the same task processing result is
-//! undocumented (PROTOCOL §5.3, §10 item 17). The fake answers `400` with an OData error,
+//! undocumented (docs/protocol.md §5.3, §10 item 17). The fake answers `400` with an OData error,
 //! because the result is no longer `inProgress` and `400` is the status the handler must treat
 //! as permanent (never retried). The fake does not know which callouts were sent, so the first
 //! resume of any id is accepted.

@@ -1,4 +1,4 @@
-//! The App Service / Functions managed-identity token endpoint (PROTOCOL §9.1, api-version
+//! The App Service / Functions managed-identity token endpoint (docs/protocol.md §9.1, api-version
 //! `2019-08-01`), as reached through `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`.
 //!
 //! Tokens are opaque random strings remembered in the tenant's token table, so the Graph fake
@@ -152,7 +152,7 @@ pub(crate) async fn token(
         StatusCode::OK,
         json!({
             "access_token": access_token,
-            // A string of epoch seconds, as App Service sends it (PROTOCOL §9.1).
+            // A string of epoch seconds, as App Service sends it (docs/protocol.md §9.1).
             "expires_on": expires_on.to_string(),
             "resource": resource,
             "token_type": "Bearer",

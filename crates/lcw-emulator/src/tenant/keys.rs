@@ -37,7 +37,7 @@ impl TenantKey {
 
     /// The JWK Entra publishes for a signing key. `x5c` (the self-signed certificate chain) is
     /// left out: building X.509 certificates would need an ASN.1 writer, and validators take
-    /// `n`/`e` (PROTOCOL §3.6 only needs the key).
+    /// `n`/`e` (docs/protocol.md §3.6 only needs the key).
     fn jwk(&self, issuer: Option<&str>) -> Value {
         let mut jwk = json!({
             "kty": "RSA",

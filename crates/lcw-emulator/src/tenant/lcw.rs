@@ -1,7 +1,7 @@
 //! Builds callouts the way Lifecycle Workflows sends them to a custom task extension
-//! (PROTOCOL §2).
+//! (docs/protocol.md §2).
 //!
-//! The body follows the reconstructed example of PROTOCOL §2.3: `callbackUriPath` only in
+//! The body follows the reconstructed example of docs/protocol.md §2.3: `callbackUriPath` only in
 //! launch-and-wait mode, optional `email` and `manager`, `workflowVersion` as an integer and
 //! `createdDateTime` as ISO 8601. The values of `source` and `type` are undocumented, so the
 //! caller sends plausible placeholders (`/tenants/<tenant>/workflows/<workflow>` and

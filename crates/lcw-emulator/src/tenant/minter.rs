@@ -1,10 +1,10 @@
-//! Mints what Lifecycle Workflows presents on a callout (PROTOCOL §3): Entra access tokens signed
+//! Mints what Lifecycle Workflows presents on a callout (docs/protocol.md §3): Entra access tokens signed
 //! with the tenant's published key, and PoP signed HTTP requests (SHRs) signed with the caller's
 //! own key. It is also the forging kit for tests: [`Minter::sign`] signs any header and claims,
 //! *as given*, with a tenant key, an unpublished key, an HMAC secret, no key at all, or a caller
 //! key, and the claim templates return plain JSON so one claim can be changed before signing.
 //!
-//! Claim sets follow PROTOCOL §3.3/§3.4 and the shape of Entra's app-only tokens: `iat`/`nbf` one
+//! Claim sets follow docs/protocol.md §3.3/§3.4 and the shape of Entra's app-only tokens: `iat`/`nbf` one
 //! minute in the past (Entra back-dates by a few minutes), one-hour lifetime, opaque `aio`/`uti`,
 //! `oid` = `sub` = the caller's service principal in the tenant. The SHR follows
 //! draft-ietf-oauth-signed-http-request-03 as MSAL builds it: header `{alg, kid = RFC 7638
@@ -20,9 +20,9 @@ use super::discovery::{v1_issuer, v2_issuer};
 use super::jws::{CallerKey, compact, hmac_sha256, random_b64url, signing_input};
 use super::keys::{KeyStore, TenantKey};
 
-/// App id of Lifecycle Workflows (PROTOCOL §3.5): `appid` (v1) or `azp` (v2) of its tokens.
+/// App id of Lifecycle Workflows (docs/protocol.md §3.5): `appid` (v1) or `azp` (v2) of its tokens.
 pub const LIFECYCLE_WORKFLOWS_APP_ID: &str = "ce79fdc4-cd1d-4ea5-8139-e74d7dbe0bb7";
-/// App id of Entitlement Management's custom extensions (PROTOCOL §3.5, §7.4).
+/// App id of Entitlement Management's custom extensions (docs/protocol.md §3.5, §7.4).
 pub const ENTITLEMENT_MANAGEMENT_APP_ID: &str = "810dcf14-1858-4bf2-8134-4c369fa3235b";
 /// `aud` of LCW's PoP access token: Azure Resource Manager, without trailing slash.
 pub const ARM_AUDIENCE: &str = "https://management.azure.com";
@@ -95,7 +95,7 @@ impl PopRequest {
     }
 }
 
-/// How the access token's `cnf` claim references the caller's key (PROTOCOL §3.2: the exact
+/// How the access token's `cnf` claim references the caller's key (docs/protocol.md §3.2: the exact
 /// form Entra uses for LCW is unverified).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CnfForm {
@@ -183,7 +183,7 @@ impl Minter {
         compact(input, &signature)
     }
 
-    /// Claims of LCW's PoP access token (PROTOCOL §3.3): v1 issuer with trailing slash,
+    /// Claims of LCW's PoP access token (docs/protocol.md §3.3): v1 issuer with trailing slash,
     /// `aud` = ARM, `appid` = Lifecycle Workflows, `appidacr` `"2"`, `ver` `"1.0"`, and `cnf`
     /// as given (see [`cnf`]).
     pub fn pop_access_token_claims(&self, cnf: Value) -> Value {
@@ -192,7 +192,7 @@ impl Minter {
         claims
     }
 
-    /// Claims of a v1 bearer token LCW gets for `audience` (PROTOCOL §3.4): v1 issuer,
+    /// Claims of a v1 bearer token LCW gets for `audience` (docs/protocol.md §3.4): v1 issuer,
     /// `appid` = Lifecycle Workflows, `ver` `"1.0"`.
     pub fn bearer_v1_claims(&self, audience: &str) -> Value {
         let issuer = v1_issuer(&self.tenant_id);
@@ -204,7 +204,7 @@ impl Minter {
         claims
     }
 
-    /// Claims of a v2 bearer token LCW gets for `audience` (PROTOCOL §3.4):
+    /// Claims of a v2 bearer token LCW gets for `audience` (docs/protocol.md §3.4):
     /// `https://login.microsoftonline.com/<tid>/v2.0`, `azp` = Lifecycle Workflows, `azpacr`
     /// `"2"`, `ver` `"2.0"`, no `appid`.
     pub fn bearer_v2_claims(&self, audience: &str) -> Value {

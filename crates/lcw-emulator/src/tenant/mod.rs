@@ -7,7 +7,7 @@
 //! lets the Graph fake check exactly that, without minting real JWTs (the handler treats the
 //! Graph token as opaque, so an opaque random string is the faithful choice).
 //!
-//! Callout tokens are different: the handler *must* validate them (PROTOCOL §3.6), so they are
+//! Callout tokens are different: the handler *must* validate them (docs/protocol.md §3.6), so they are
 //! real JWS, signed with RSA keys the tenant publishes through its discovery endpoints.
 //!
 //! Sub-modules: `identity` (token endpoint), `graph` (resume API and fault injection),

@@ -56,6 +56,9 @@ param callbackTimeout string = 'PT30M'
 @description('The logicAppWorkflowName registered in the extension. It forms the PoP path (LCW_POP_PATH); with the forwarder it is also the Logic App\'s name. Empty: logic-lcw-<token>.')
 param extensionLogicAppName string = ''
 
+@description('Forwarder only: the audience the forwarder requests its bearer token for, and the only one the handler accepts (LCW_AUDIENCE). Empty: Azure Resource Manager, which needs no app registration; the forwarder\'s identity has no role there (docs/infra.md, "The forwarder\'s token"). With an app registration of your own, give its application ID URI.')
+param forwarderAudience string = ''
+
 @description('Log the setup-relevant claims of rejected callers (never a token); turn on while setting up.')
 param authDiagnostics bool = false
 
@@ -88,6 +91,9 @@ var logicAppName = empty(extensionLogicAppName) ? 'logic-lcw-${resourceToken}' :
 // logicAppWorkflowName (docs/protocol.md §3.3), so the setting, the output and the forwarder's
 // policy can never disagree with the registration.
 var popPath = '/subscriptions/${subscription().subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.Logic/workflows/${logicAppName}'
+
+// The forwarder's token audience: ARM unless an app registration's ID URI is given.
+var forwarderTokenAudience = empty(forwarderAudience) ? environment().resourceManager : forwarderAudience
 
 // The host LCW signs into the PoP `u` claim: Azure Resource Manager's, without scheme or slash.
 var popHost = split(environment().resourceManager, '/')[2]
@@ -193,7 +199,7 @@ module functionApp './modules/function-app.bicep' = {
     callbackTimeout: callbackTimeout
     authDiagnostics: authDiagnostics
     forwarderClientId: (frontDoor == 'forwarder') ? forwarderIdentity.outputs.clientId : ''
-    forwarderAudience: environment().resourceManager
+    forwarderAudience: forwarderTokenAudience
   }
 }
 
@@ -209,7 +215,7 @@ module forwarder './modules/forwarder.bicep' = if (frontDoor == 'forwarder') {
     popPath: popPath
     popHost: popHost
     targetUrl: functionApp.outputs.calloutUrl
-    audience: environment().resourceManager
+    audience: forwarderTokenAudience
   }
 }
 

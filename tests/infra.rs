@@ -787,6 +787,25 @@ fn the_forwarder_admits_only_lifecycle_workflows_and_the_handler_only_the_forwar
             "the forwarder's identity has no role anywhere"
         );
     }
+    // With an app registration of one's own, its ID URI is the audience on both sides.
+    let registered = deploy(&[
+        ("frontDoor", json!("forwarder")),
+        ("forwarderAudience", json!("api://lcw-handler")),
+    ]);
+    let action =
+        registered.only("Microsoft.Logic/workflows").config["properties"]["definition"]["actions"]
+            .as_object()
+            .and_then(|a| a.values().find(|a| a["type"] == "Http").cloned())
+            .unwrap();
+    assert_eq!(
+        action["inputs"]["authentication"]["audience"],
+        "api://lcw-handler"
+    );
+    assert_eq!(
+        setting(&app_settings(&registered), "LCW_AUDIENCE"),
+        "api://lcw-handler"
+    );
+
     for secured in [trigger, forwards[0]] {
         let secure = &secured["runtimeConfiguration"]["secureData"]["properties"];
         assert!(

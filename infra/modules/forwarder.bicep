@@ -47,10 +47,11 @@ resource workflow 'Microsoft.Logic/workflows@2019-05-01' = {
   }
   properties: {
     state: 'Enabled'
-    accessControl: {
+    // any(): the AADPOP policy type and sasAuthenticationPolicy are documented for Consumption
+    // workflows but newer than the 2019-05-01 type definitions the Bicep CLI ships, which would
+    // otherwise warn (BCP036/BCP037). ARM receives the object exactly as written.
+    accessControl: any({
       triggers: {
-        // Documented for Consumption workflows; newer than the published 2019-05-01 type, so the
-        // Bicep CLI may warn about the property (it is deployed as written).
         sasAuthenticationPolicy: {
           state: 'Disabled'
         }
@@ -84,7 +85,7 @@ resource workflow 'Microsoft.Logic/workflows@2019-05-01' = {
           }
         }
       }
-    }
+    })
     definition: {
       '$schema': 'https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#'
       contentVersion: '1.0.0.0'

@@ -350,6 +350,8 @@ impl<'p> Scope<'p> {
         };
         let property = function["property_name"].as_str();
         let result = match name {
+            // any() only silences the Bicep CLI's type checker; ARM sees its argument.
+            "any" => arg("value")?,
             "to_lower" => Value::String(self.string(arg("string_to_change")?)?.to_lowercase()),
             "unique_string" | "guid" => {
                 let seed =

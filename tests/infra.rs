@@ -12,7 +12,7 @@ mod bicep;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -85,12 +85,13 @@ fn setting<'a>(settings: &'a [(String, String)], name: &str) -> &'a str {
 
 /// `lcw-handler check` with exactly `settings` as its environment.
 fn check(settings: &[(String, String)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lcw-handler"))
-        .arg("check")
-        .env_clear()
-        .envs(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .expect("lcw-handler runs")
+    bicep::output_within(
+        Command::new(env!("CARGO_BIN_EXE_lcw-handler"))
+            .arg("check")
+            .env_clear()
+            .envs(settings.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        Duration::from_secs(60),
+    )
 }
 
 /// `check`'s effective-configuration lines as `NAME -> value`.
@@ -197,19 +198,21 @@ fn a_syntax_error_is_reported_with_the_file_and_the_parsers_message() {
 /// checkov's report for `dir` (Bicep only, offline).
 fn checkov(dir: &Path) -> Value {
     let started = Instant::now();
-    let output = Command::new(bicep::tool("checkov"))
-        .args(["--directory"])
-        .arg(dir)
-        .args([
-            "--framework",
-            "bicep",
-            "--skip-download",
-            "--output",
-            "json",
-        ])
-        .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
-        .output()
-        .expect("checkov runs");
+    // Offline: no policy download, no version check.
+    let output = bicep::output_within(
+        Command::new(bicep::tool("checkov"))
+            .arg("--directory")
+            .arg(dir)
+            .args([
+                "--framework",
+                "bicep",
+                "--skip-download",
+                "--output",
+                "json",
+            ])
+            .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true"),
+        Duration::from_secs(600),
+    );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
             "checkov printed no JSON ({e}); stderr: {}",
@@ -323,8 +326,9 @@ fn checkov_and_the_skip_rule_reject_a_weakened_copy() {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("infra-weakened-{}", std::process::id()));
     let infra = root.join("infra");
-    std::fs::create_dir_all(infra.join("modules")).unwrap();
     for file in bicep::bicep_files(&repo_root()) {
+        let target = root.join(&file);
+        std::fs::create_dir_all(target.parent().expect("a file in a folder")).unwrap();
         let mut text = std::fs::read_to_string(repo_root().join(&file)).unwrap();
         if file.ends_with("storage.bicep") {
             text = text.replacen(
@@ -341,7 +345,7 @@ fn checkov_and_the_skip_rule_reject_a_weakened_copy() {
         if file.ends_with("function-app.bicep") {
             text = text.replacen("httpsOnly: true", "httpsOnly: false", 1);
         }
-        std::fs::write(root.join(&file), text).unwrap();
+        std::fs::write(&target, text).unwrap();
     }
     let report = checkov(&infra);
     let failed: BTreeSet<String> = check_ids(&report, "failed_checks")
@@ -973,14 +977,15 @@ fn parameters_out_of_range_are_refused() {
 
 /// `azure.yaml` as JSON (read with the tools' PyYAML).
 fn azure_yaml() -> Value {
-    let output = Command::new(bicep::python())
-        .args([
-            "-c",
-            "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1], encoding='utf-8')), sys.stdout)",
-        ])
-        .arg(repo_root().join("azure.yaml"))
-        .output()
-        .expect("python runs");
+    let output = bicep::output_within(
+        Command::new(bicep::python())
+            .args([
+                "-c",
+                "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1], encoding='utf-8')), sys.stdout)",
+            ])
+            .arg(repo_root().join("azure.yaml")),
+        Duration::from_secs(60),
+    );
     assert!(
         output.status.success(),
         "azure.yaml: {}",

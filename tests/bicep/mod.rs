@@ -21,12 +21,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use serde_json::Value;
 
 pub use eval::{DeployedResource, Deployment};
 pub use placeholders::{SUBSCRIPTION_ID, TENANT_ID, client_id, principal_id};
-pub use tools::{python, tool};
+pub use tools::{output_within, python, tool};
 
 /// The repository root (where `infra/`, `function/`, `host.json` and `azure.yaml` live).
 pub fn repo_root() -> PathBuf {
@@ -94,12 +95,12 @@ pub fn bicep_files(root: &Path) -> Vec<String> {
 pub fn parse(root: &Path, files: &[String]) -> Parsed {
     let script = repo_root().join("tests/tools/bicep_json.py");
     let started = std::time::Instant::now();
-    let output = Command::new(python())
-        .arg(&script)
-        .arg(root)
-        .args(files)
-        .output()
-        .expect("the tools' Python interpreter runs");
+    // Generous: the first run on a machine compiles pycep-parser's grammar (about 30 s on a busy
+    // 2-core machine); later runs take about a second.
+    let output = output_within(
+        Command::new(python()).arg(&script).arg(root).args(files),
+        Duration::from_secs(300),
+    );
     assert!(
         output.status.success(),
         "{} failed: {}",

@@ -3,8 +3,10 @@
 //! found fails the test: the checks are never skipped.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use super::repo_root;
 
@@ -25,6 +27,43 @@ pub fn tool(name: &str) -> PathBuf {
 /// The tools' Python interpreter (it has pycep-parser, checkov and PyYAML).
 pub fn python() -> PathBuf {
     tool("python")
+}
+
+/// Runs `command` to completion and returns its output, failing the test (and killing the
+/// process) if it has not finished within `limit`: a hung tool must fail CI, not block it.
+pub fn output_within(command: &mut Command, limit: Duration) -> Output {
+    let description = format!("{command:?}");
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {description}: {e}"));
+    let pid = child.id();
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(output) => output.unwrap_or_else(|e| panic!("running {description}: {e}")),
+        Err(_) => {
+            kill(pid);
+            panic!("{description} did not finish within {limit:?}");
+        }
+    }
+}
+
+/// Kills the process `pid` that this test started.
+fn kill(pid: u32) {
+    let (program, args): (&str, Vec<String>) = if cfg!(windows) {
+        (
+            "taskkill",
+            vec!["/F".into(), "/PID".into(), pid.to_string()],
+        )
+    } else {
+        ("kill", vec!["-9".into(), pid.to_string()])
+    };
+    let _ = Command::new(program).args(args).status();
 }
 
 /// Runs `.ci/install-tools` once per test binary (it is idempotent and takes a lock, so test

@@ -7,7 +7,8 @@
 // identity. Nothing secret is created, passed or output: every caller authenticates with Entra.
 //
 // The names that tie the code and the infrastructure together (queue names, the callout route,
-// every LCW_* app setting, the PoP path) are cross-checked against the code by tests/infra.rs.
+// every LCW_* app setting, the PoP path) are cross-checked against the code by tests/infra/.
+// Paths in these comments (docs/…, tests/…) are in the lcw-handler repository.
 
 targetScope = 'subscription'
 

@@ -1,6 +1,6 @@
 // The Flex Consumption plan and the function app running lcw-handler as a custom handler, with
 // every app setting the handler and the Functions host need. The app settings are the contract
-// with the code: tests/infra.rs extracts them from this file and runs `lcw-handler check` with
+// with the code: tests/infra/ extracts them from this file and runs `lcw-handler check` with
 // exactly them, for both front doors.
 
 param name string

@@ -5,7 +5,7 @@
 //! Why evaluate instead of grepping: the settings the function app gets are assembled from
 //! parameters, variables, module outputs and a front-door switch. Only an evaluation shows what
 //! the app really receives, so `lcw-handler check` can be run with exactly that
-//! (`tests/infra.rs`) and the forwarder route can be played with it (`tests/forwarder_route.rs`).
+//! (`tests/infra/`) and the front doors can be played with it (`tests/front_doors.rs`).
 //! The evaluator refuses anything it does not understand, naming it, rather than guessing.
 //!
 //! Sub-modules: `tools` (finding and installing the Python tools), `eval` (the evaluator),

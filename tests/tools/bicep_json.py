@@ -1,6 +1,6 @@
 """Parses Bicep files with pycep-parser and prints them as one unambiguous JSON document.
 
-Used by tests/infra.rs and tests/forwarder_route.rs (through tests/bicep/mod.rs), run with the
+Used by tests/infra/ and tests/front_doors.rs (through tests/bicep/mod.rs), run with the
 interpreter in tools/.venv. pycep-parser's own JSON cannot be used as it is: a reference to a
 parameter or variable (`identityClientId`) and the string literal 'identityClientId' both come
 out as a plain string, and interpolated strings stay raw text. This script keeps the difference:

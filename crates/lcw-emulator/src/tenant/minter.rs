@@ -204,6 +204,29 @@ impl Minter {
         claims
     }
 
+    /// Claims of the v1 token a managed identity gets from the platform's token endpoint for
+    /// `audience` (for example a Logic App forwarding callouts with its user-assigned identity):
+    /// v1 issuer, `appid` = the identity's client id, `idtyp` `"app"`, `oid` = `sub` = its
+    /// principal id, `ver` `"1.0"`. Resources without an app registration of their own, such as
+    /// ARM, get v1 tokens.
+    pub fn managed_identity_v1_claims(
+        &self,
+        client_id: &str,
+        principal_id: &str,
+        audience: &str,
+    ) -> Value {
+        let issuer = v1_issuer(&self.tenant_id);
+        let mut claims = self.common_claims(audience, &issuer);
+        claims["idp"] = json!(issuer);
+        claims["appid"] = json!(client_id);
+        claims["appidacr"] = json!("2");
+        claims["idtyp"] = json!("app");
+        claims["oid"] = json!(principal_id);
+        claims["sub"] = json!(principal_id);
+        claims["ver"] = json!("1.0");
+        claims
+    }
+
     /// Claims of a v2 bearer token LCW gets for `audience` (docs/protocol.md §3.4):
     /// `https://login.microsoftonline.com/<tid>/v2.0`, `azp` = Lifecycle Workflows, `azpacr`
     /// `"2"`, `ver` `"2.0"`, no `appid`.
@@ -332,6 +355,23 @@ mod tests {
         assert_eq!(
             claims,
             json!({"at": "at", "ts": 1, "nonce": "n", "u": "host", "cnf": {"jwk": key.public_jwk()}})
+        );
+    }
+
+    #[test]
+    fn managed_identity_tokens_name_the_identity_not_lifecycle_workflows() {
+        let minter = minter();
+        let claims = minter.managed_identity_v1_claims("client-1", "principal-1", ARM_AUDIENCE);
+        assert_eq!(claims["appid"], "client-1");
+        assert_eq!(claims["oid"], "principal-1");
+        assert_eq!(claims["sub"], "principal-1");
+        assert_eq!(claims["aud"], ARM_AUDIENCE);
+        assert_eq!(claims["iss"], v1_issuer("tid-1"));
+        assert_eq!(claims["idtyp"], "app");
+        assert_eq!(claims["ver"], "1.0");
+        assert!(
+            claims.get("azp").is_none(),
+            "v1 tokens name the caller in appid only"
         );
     }
 

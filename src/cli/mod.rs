@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, TaskSource, unknown_settings_in_env};
 use crate::settings::{FUNCTIONS_CUSTOMHANDLER_PORT, FUNCTIONS_HTTPWORKER_PORT};
 use crate::task::Task;
 
@@ -42,8 +42,8 @@ enum Command {
     Host,
     /// Serve without the Functions host: POST /api/lifecycle/callout, in-process workers.
     Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        /// Address and port to listen on, e.g. 127.0.0.1:8080 (0.0.0.0:8080 for every interface).
+        #[arg(long, default_value = "127.0.0.1:8080", value_parser = listen_address)]
         listen: SocketAddr,
     },
     /// Validate the app settings and print the effective configuration (secrets redacted).
@@ -100,7 +100,11 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         Command::BenchBaseline => return bench::baseline::run().await,
         _ => {}
     }
-    let config = match Config::from_env() {
+    let source = match task {
+        Some(_) => TaskSource::Custom,
+        None => TaskSource::Builtin,
+    };
+    let config = match Config::from_env_for(source) {
         Ok(config) => Arc::new(config),
         Err(e) => {
             eprintln!("lcw-handler: {e}");
@@ -126,10 +130,27 @@ fn verdict(what: &str, outcome: Result<bool, String>) -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
+            // Whatever the run printed so far comes first, so nothing appears after the error.
+            let _ = std::io::Write::flush(&mut std::io::stdout());
             eprintln!("{what} failed: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--listen`: an address and a port. A bare port is the usual slip, so the error shows the
+/// form with that very port.
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    text.parse::<SocketAddr>().map_err(|_| {
+        let port = text
+            .trim()
+            .trim_start_matches(':')
+            .parse::<u16>()
+            .unwrap_or(8080);
+        format!(
+            "expected an address and a port, e.g. 127.0.0.1:{port} (this machine only) or 0.0.0.0:{port} (every interface)"
+        )
+    })
 }
 
 fn port_from_env() -> Option<String> {
@@ -145,7 +166,8 @@ fn check(config: &Config, task: Option<&dyn Task>) -> ExitCode {
     );
     if let Some(task) = task {
         println!(
-            "task: {} (built into this binary; LCW_TASK is ignored)",
+            "{:<30} not read: this binary runs its own task ({}); LCW_WEBHOOK_* do not apply either",
+            crate::settings::LCW_TASK,
             task.name()
         );
     }
@@ -154,6 +176,9 @@ fn check(config: &Config, task: Option<&dyn Task>) -> ExitCode {
         println!(
             "\nwarning: LCW_AUTH=none: callouts are not authenticated; anyone who knows the callout URL can complete or fail tasks"
         );
+    }
+    for unknown in unknown_settings_in_env() {
+        println!("\nwarning: {unknown}");
     }
     ExitCode::SUCCESS
 }

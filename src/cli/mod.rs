@@ -9,6 +9,12 @@ mod app_root;
 mod bench;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "demo")]
+mod failure_reason;
+#[cfg(feature = "demo")]
+mod interrupt;
+#[cfg(feature = "demo")]
+mod progress;
 mod serve;
 
 use std::net::SocketAddr;
@@ -123,19 +129,57 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
 }
 
 /// The exit status of a local run (`demo`, `bench`): success only when it ran and its own
-/// checks passed; a run that could not happen says why on stderr.
+/// checks passed; a run that could not happen says why on stderr, and an interrupted one says
+/// so and exits as the signal's convention wants (130 for Ctrl-C, 143 for SIGTERM).
 #[cfg(feature = "demo")]
-fn verdict(what: &str, outcome: Result<bool, String>) -> ExitCode {
-    match outcome {
+fn verdict(what: &str, outcome: Result<bool, impl Into<interrupt::RunError>>) -> ExitCode {
+    // Whatever the run printed so far comes first, so nothing appears after the verdict.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    match outcome.map_err(Into::into) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            // Whatever the run printed so far comes first, so nothing appears after the error.
-            let _ = std::io::Write::flush(&mut std::io::stdout());
+        Err(interrupt::RunError::Failed(e)) => {
             eprintln!("{what} failed: {e}");
             ExitCode::FAILURE
         }
+        Err(interrupt::RunError::Interrupted(signal)) => {
+            eprintln!(
+                "{what} interrupted ({signal}): every process it started is stopped and its temporary files are removed"
+            );
+            signal.exit_code()
+        }
     }
+}
+
+/// A count that must be at least 1 (`demo --users`, `bench --callouts`): zero would "succeed"
+/// without showing anything.
+#[cfg(feature = "demo")]
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number, at least 1".to_owned()),
+    }
+}
+
+/// `--throttle`: the share of resumes the local Graph answers `429`. At 1.0 no resume can ever
+/// succeed, so each task would retry for its every attempt and end in the poison queue after
+/// many minutes; that run is refused up front rather than discovered at the end.
+#[cfg(feature = "demo")]
+fn throttle_share(text: &str) -> Result<f64, String> {
+    let share: f64 = text
+        .parse()
+        .map_err(|_| "expected a share such as 0.3".to_owned())?;
+    if share == 1.0 {
+        return Err(
+            "1.0 would throttle every resume, so no task could ever be resumed: each would retry through all its attempts for many minutes, then go to the poison queue; use a share below 1.0, e.g. 0.3"
+                .to_owned(),
+        );
+    }
+    if !(0.0..1.0).contains(&share) {
+        return Err("must be at least 0.0 and below 1.0, e.g. 0.3".to_owned());
+    }
+    Ok(share)
 }
 
 /// `--listen`: an address and a port. A bare port is the usual slip, so the error shows the

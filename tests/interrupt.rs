@@ -6,65 +6,13 @@
 //! the machine may still carry it in its environment, and the folder must be empty. The signal
 //! is sent once the run shows it is under way (a line it prints), never after a fixed sleep.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
+mod common;
 
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
+use std::path::Path;
 
-/// Upper bound for one run to reach the point of interest or to exit; never a timing claim.
-const BOUND: Duration = Duration::from_secs(120);
-
-fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_lcw-handler")
-}
-
-/// A fresh, empty temp folder for one run.
-fn private_tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lcw-interrupt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp folder");
-    dir
-}
-
-fn start(args: &[&str], tmp: &Path) -> Child {
-    Command::new(binary())
-        .args(args)
-        .env("TMPDIR", tmp)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts")
-}
-
-/// Reads `stream` until `needle` appears (lines may end in `\r`), returning what was read.
-async fn read_until(stream: &mut (impl AsyncRead + Unpin), needle: &str) -> String {
-    let mut seen = String::new();
-    let mut buffer = [0u8; 4096];
-    let found = tokio::time::timeout(BOUND, async {
-        loop {
-            let n = stream.read(&mut buffer).await.expect("readable");
-            assert!(n > 0, "the run ended before printing {needle:?}:\n{seen}");
-            seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
-            if seen.contains(needle) {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(found.is_ok(), "no {needle:?} within {BOUND:?}:\n{seen}");
-    seen
-}
-
-fn send_signal(child: &Child, signal: libc::c_int) {
-    let pid = child.id().expect("running") as libc::pid_t;
-    // SAFETY: kill(2) only sends a signal to the process we spawned; it touches no memory.
-    let sent = unsafe { libc::kill(pid, signal) };
-    assert_eq!(sent, 0, "the signal was sent");
-}
+use common::process::{BOUND, private_tmp, read_until, send_signal, start, survivors};
+use tokio::io::AsyncReadExt;
+use tokio::process::Child;
 
 /// Exit code and the rest of stderr after the signal.
 async fn finish(mut child: Child) -> (Option<i32>, String) {
@@ -77,32 +25,6 @@ async fn finish(mut child: Child) -> (Option<i32>, String) {
     })
     .await;
     rest.unwrap_or_else(|_| panic!("the run did not exit within {BOUND:?} of the signal"))
-}
-
-/// Processes whose environment names `tmp`: the run's descendants, if any survived.
-fn survivors(tmp: &Path) -> Vec<String> {
-    let marker = format!("TMPDIR={}", tmp.display());
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue; // gone meanwhile, or not ours to read
-        };
-        if environ
-            .split(|b| *b == 0)
-            .any(|var| var == marker.as_bytes())
-        {
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            found.push(format!(
-                "{name}: {}",
-                String::from_utf8_lossy(&cmdline).replace('\0', " ")
-            ));
-        }
-    }
-    found
 }
 
 fn assert_cleaned_up(tmp: &Path, stderr: &str) {

@@ -14,7 +14,11 @@ mod failure_reason;
 #[cfg(feature = "demo")]
 mod interrupt;
 #[cfg(feature = "demo")]
+mod local_tenant;
+#[cfg(feature = "demo")]
 mod progress;
+#[cfg(feature = "demo")]
+mod send;
 mod serve;
 
 use std::net::SocketAddr;
@@ -51,6 +55,12 @@ enum Command {
         /// Address and port to listen on, e.g. 127.0.0.1:8080 (0.0.0.0:8080 for every interface).
         #[arg(long, default_value = "127.0.0.1:8080", value_parser = listen_address)]
         listen: SocketAddr,
+        /// Also start a local tenant stand-in (managed identity, Graph, signing keys) and point
+        /// the handler at it, so callouts sent with `lcw-handler send` are resumed on this
+        /// machine. Prints the settings it used.
+        #[cfg(feature = "demo")]
+        #[arg(long)]
+        with_local_tenant: bool,
     },
     /// Validate the app settings and print the effective configuration (secrets redacted).
     Check,
@@ -62,6 +72,10 @@ enum Command {
     /// token fetches, memory, cold start and binary size, end to end on this machine.
     #[cfg(feature = "demo")]
     Bench(bench::BenchArgs),
+    /// Post a callout file to a running `serve`, signed the way Lifecycle Workflows signs it by
+    /// the local tenant of `serve --with-local-tenant`.
+    #[cfg(feature = "demo")]
+    Send(send::SendArgs),
     /// The bare baseline handler the benchmark compares against (internal).
     #[cfg(feature = "demo")]
     #[command(hide = true)]
@@ -104,6 +118,11 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         Command::Demo(args) => return demo::run(args).await,
         Command::Bench(args) => return bench::run(args).await,
         Command::BenchBaseline => return bench::baseline::run().await,
+        Command::Send(args) => return send::run(args).await,
+        Command::Serve {
+            listen,
+            with_local_tenant: true,
+        } => return local_tenant::run(listen).await,
         _ => {}
     }
     let source = match task {
@@ -120,9 +139,9 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
     match command {
         Command::Check => check(&config, task.as_deref()),
         Command::Host => serve::host(config, task).await,
-        Command::Serve { listen } => serve::standalone(config, task, listen).await,
+        Command::Serve { listen, .. } => serve::standalone(config, task, listen).await,
         #[cfg(feature = "demo")]
-        Command::Demo(_) | Command::Bench(_) | Command::BenchBaseline => {
+        Command::Demo(_) | Command::Bench(_) | Command::BenchBaseline | Command::Send(_) => {
             unreachable!("handled above")
         }
     }

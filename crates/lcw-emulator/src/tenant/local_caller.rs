@@ -20,7 +20,7 @@ use super::lcw::LcwCaller;
 use super::minter::Minter;
 
 /// `POST` here answers `200` with a fresh `Authorization` value as plain text.
-pub(crate) const AUTHORIZATION_PATH: &str = "/emulator/lcw/authorization";
+pub const AUTHORIZATION_PATH: &str = "/emulator/lcw/authorization";
 
 pub(crate) async fn authorization(State(state): State<Arc<TenantState>>) -> Response {
     let minter = Minter::new(&state.options.tenant_id, state.keys.clone());

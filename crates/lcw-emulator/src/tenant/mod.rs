@@ -46,6 +46,7 @@ pub use jws::{CallerKey, jwk_thumbprint};
 pub use lcw::{
     Callout, CalloutManager, CalloutSpec, CalloutSubject, CalloutTask, CalloutWorkflow, LcwCaller,
 };
+pub use local_caller::AUTHORIZATION_PATH as LCW_AUTHORIZATION_PATH;
 pub use minter::{
     ARM_AUDIENCE, CALLER_SERVICE_PRINCIPAL_ID, CnfForm, ENTITLEMENT_MANAGEMENT_APP_ID,
     LIFECYCLE_WORKFLOWS_APP_ID, Minter, PopRequest, SigningKey, cnf,

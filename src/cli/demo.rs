@@ -260,8 +260,8 @@ fn report(
     poisoned: usize,
 ) -> bool {
     println!(
-        "  {:<24} {:>9} {:>8} {:>11} {:>16}  {}",
-        "user", "ack (ms)", "attempts", "outcome", "resume requests", "reason"
+        "  {:<24} {:>9} {:>8} {:>11} {:>16}  reason",
+        "user", "ack (ms)", "attempts", "outcome", "resume requests"
     );
     let (mut completed, mut failed, mut missing) = (0, 0, 0);
     for row in rows {

@@ -240,6 +240,9 @@ fn check(config: &Config, task: Option<&dyn Task>) -> ExitCode {
             "\nwarning: LCW_AUTH=none: callouts are not authenticated; anyone who knows the callout URL can complete or fail tasks"
         );
     }
+    if config.identity.endpoint.is_none() {
+        println!("\nnote: {}", serve::no_identity_note());
+    }
     for unknown in unknown_settings_in_env() {
         println!("\nwarning: {unknown}");
     }

@@ -61,11 +61,20 @@ fn start_warnings(config: &Config) {
 /// way out.
 fn standalone_warnings(config: &Config) {
     if config.identity.endpoint.is_none() {
-        warn!(
-            setting = IDENTITY_ENDPOINT,
-            "{IDENTITY_ENDPOINT} is not set: resumes need a managed-identity token, which only Azure (App Service, Functions, a VM) provides, so off Azure every resume fails and no task can finish; for a local run use `lcw-handler serve --with-local-tenant` (a local identity endpoint and Graph, with `lcw-handler send` to post signed callouts) or `lcw-handler demo`"
-        );
+        warn!(setting = IDENTITY_ENDPOINT, "{}", no_identity_note());
     }
+}
+
+/// Why resumes cannot succeed without `IDENTITY_ENDPOINT`, and what to use instead.
+pub(super) fn no_identity_note() -> String {
+    let local = if cfg!(feature = "demo") {
+        "`lcw-handler serve --with-local-tenant` (a local identity endpoint and Graph; post signed callouts with `lcw-handler send`) or `lcw-handler demo`"
+    } else {
+        "a developer build (default features), which has `serve --with-local-tenant` and `demo`"
+    };
+    format!(
+        "{IDENTITY_ENDPOINT} is not set: resumes need a managed-identity token, which only Azure (App Service, Functions, a VM) hands out, so off Azure every resume fails and no task can finish, whatever LCW_AUTH says; for a local run use {local}"
+    )
 }
 
 /// Serves the Functions host on `127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT`.

@@ -98,7 +98,11 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
     );
 
     let app_root = AppRoot::write("demo", AppLayout::Full)?;
-    let host = start_host(&app_root, &handler_env(&tenant, &log_filter)).await?;
+    // A start that hangs (readiness waits up to 30 s) still yields to a signal; the child it
+    // spawned is killed when the start is dropped.
+    let host = interrupts
+        .guard(start_host(&app_root, &handler_env(&tenant, &log_filter)))
+        .await??;
     println!(
         "  Functions host    app root {}, handler (pid {}) ready in {:.1} ms",
         app_root.path().display(),

@@ -265,7 +265,7 @@ async fn bench(args: BenchArgs, interrupts: &mut Interrupts) -> Result<bool, Run
     .await?;
 
     // Latency and completion: the full app at a steady rate.
-    let host = Arc::new(start_host(&full_root, &env).await?);
+    let host = Arc::new(interrupts.guard(start_host(&full_root, &env)).await??);
     let mut senders = JoinSet::new();
     let phase = interrupts
         .guard(latency_phase(
@@ -284,7 +284,7 @@ async fn bench(args: BenchArgs, interrupts: &mut Interrupts) -> Result<bool, Run
 
     // Throughput: acknowledgement only (work stays queued), then the bare baseline.
     let callout_root = AppRoot::write("bench", AppLayout::CalloutOnly)?;
-    let host = start_host(&callout_root, &env).await?;
+    let host = interrupts.guard(start_host(&callout_root, &env)).await??;
     let handler = interrupts
         .guard(throughput(
             &host,
@@ -302,7 +302,7 @@ async fn bench(args: BenchArgs, interrupts: &mut Interrupts) -> Result<bool, Run
     report.cpu_us_per_callout = handler.cpu_us_per_callout;
 
     let baseline_root = AppRoot::write("bench", AppLayout::Baseline)?;
-    let baseline_host = start_host(&baseline_root, &env).await?;
+    let baseline_host = interrupts.guard(start_host(&baseline_root, &env)).await??;
     let baseline = interrupts
         .guard(throughput(
             &baseline_host,

@@ -5,7 +5,7 @@
 //! callout the way LCW does (`lcw-handler send`) asks here for a freshly signed `Authorization`
 //! value — a PoP signed request with the tenant's LCW key and default `u`/`p`, exactly what
 //! [`LcwCaller`](super::LcwCaller) would attach — and sends the body itself. LCW does not sign
-//! the body (PROTOCOL §3.2), so any body can go with it. Real Entra has no such door; it exists
+//! the body (docs/protocol.md §3.2), so any body can go with it. Real Entra has no such door; it exists
 //! because the tenant is a stand-in on loopback.
 
 use std::sync::Arc;

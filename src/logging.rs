@@ -5,6 +5,8 @@
 //! invocation id and taskProcessingResult id. Tokens and signatures are never logged; UPNs and
 //! e-mail addresses only at debug level.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the JSON subscriber with `filter` (env-filter syntax). An invalid filter falls
@@ -16,6 +18,7 @@ pub fn init_json(filter: &str) {
     };
     let _ = tracing_subscriber::fmt()
         .json()
+        .with_ansi(false)
         .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
@@ -28,11 +31,13 @@ pub fn init_json(filter: &str) {
 }
 
 /// Human-readable logs on stderr, for interactive commands such as `demo` and `check`.
+/// Colours only on a terminal: in a file or a CI log, escape codes are noise.
 pub fn init_human(filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -3,6 +3,10 @@
 //! Azure Functions users configure an app through app settings, which reach a custom handler as
 //! environment variables. Keeping the names here means an error message, `check` and the docs
 //! can never disagree about what a setting is called.
+//!
+//! [`KNOWN`] lists them all: start-up and `check` warn about any `LCW_*` variable missing from
+//! it (a typo would otherwise be ignored silently), and a unit test fails when a constant here
+//! is not in the list, so a new setting cannot be forgotten.
 
 /// Port the Functions host expects the handler to listen on (set by the host).
 pub const FUNCTIONS_CUSTOMHANDLER_PORT: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
@@ -60,3 +64,88 @@ pub const IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
 pub const IDENTITY_HEADER: &str = "IDENTITY_HEADER";
 /// Client ID of a user-assigned managed identity; unset means the system-assigned identity.
 pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+
+/// Every setting above: what the unknown-setting warning compares `LCW_*` variables with.
+pub const KNOWN: &[&str] = &[
+    FUNCTIONS_CUSTOMHANDLER_PORT,
+    FUNCTIONS_HTTPWORKER_PORT,
+    FUNCTIONS_APP_ROOT_PATH,
+    LCW_TASK,
+    LCW_WEBHOOK_URL,
+    LCW_WEBHOOK_TIMEOUT_SECONDS,
+    LCW_GRAPH_URL,
+    LCW_GRAPH_VERSION,
+    LCW_CALLBACK_TIMEOUT,
+    LCW_DEADLINE_MARGIN_SECONDS,
+    LCW_RETRY_WINDOW_SECONDS,
+    LCW_TASK_TIMEOUT_SECONDS,
+    LCW_MAX_ATTEMPTS,
+    LCW_WORKERS,
+    LCW_RETRY_DELAY_SECONDS,
+    LCW_AUTH,
+    LCW_TENANT_ID,
+    LCW_AUTHORITY_URL,
+    LCW_POP_HOST,
+    LCW_POP_PATH,
+    LCW_AUDIENCE,
+    LCW_CALLER_APP_IDS,
+    LCW_AUTH_DIAGNOSTICS,
+    LCW_LOG,
+    IDENTITY_ENDPOINT,
+    IDENTITY_HEADER,
+    AZURE_CLIENT_ID,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::KNOWN;
+
+    /// `(name, value)` of every setting constant in this file's source — every
+    /// `pub const LCW_…: &str`, and any other `&str` constant named after its value — however
+    /// rustfmt wraps it.
+    fn declared_settings() -> Vec<(String, String)> {
+        let source = include_str!("settings.rs");
+        let mut declared = Vec::new();
+        for declaration in source.split("\npub const ").skip(1) {
+            let Some((name, rest)) = declaration.split_once(':') else {
+                continue;
+            };
+            let Some(rest) = rest.trim_start().strip_prefix("&str") else {
+                continue; // `KNOWN` itself, or a constant that is not a name
+            };
+            let Some(value) = rest.split('"').nth(1) else {
+                continue;
+            };
+            let name = name.trim();
+            if name.starts_with("LCW_") || name == value {
+                declared.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        declared
+    }
+
+    #[test]
+    fn every_setting_declared_here_is_known() {
+        let declared = declared_settings();
+        assert!(
+            declared.len() >= KNOWN.len(),
+            "the parser found {} settings, fewer than KNOWN lists: {declared:?}",
+            declared.len()
+        );
+        for (name, value) in &declared {
+            assert!(
+                KNOWN.contains(&value.as_str()),
+                "settings::{name} (\"{value}\") is missing from settings::KNOWN: add it there, or \
+                 start-up will warn that {value} is an unknown setting"
+            );
+        }
+    }
+
+    #[test]
+    fn known_lists_each_setting_once() {
+        let mut names = KNOWN.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), KNOWN.len(), "KNOWN lists a setting twice");
+    }
+}

@@ -34,13 +34,16 @@ pub(super) struct AppRoot {
 }
 
 impl AppRoot {
-    /// Writes an app root named after `purpose` and the process id.
+    /// Writes an app root named after `purpose` and the process id (`lcw-handler-demo-4242`),
+    /// plus the layout when it is not the real app (`lcw-handler-bench-4242-baseline`).
     pub(super) fn write(purpose: &str, layout: AppLayout) -> Result<AppRoot, String> {
-        let path = std::env::temp_dir().join(format!(
-            "lcw-handler-{purpose}-{:?}-{}",
-            layout,
-            std::process::id()
-        ));
+        let mut name = format!("lcw-handler-{purpose}-{}", std::process::id());
+        match layout {
+            AppLayout::Full => {}
+            AppLayout::CalloutOnly => name.push_str("-callout-only"),
+            AppLayout::Baseline => name.push_str("-baseline"),
+        }
+        let path = std::env::temp_dir().join(name);
         let root = AppRoot { path };
         root.write_files(layout)
             .map_err(|e| format!("cannot write the app root {}: {e}", root.path.display()))?;

@@ -1,9 +1,10 @@
 //! `lcw-handler demo`: the whole flow on this machine, with nothing from Azure.
 //!
 //! A tenant emulator stands in for the managed-identity endpoint and Graph; a Functions-host
-//! emulator reads the same `host.json` and `function.json` files we deploy, starts *this very
-//! binary* as its custom handler, and drives it with the host's envelopes. A joiner workflow
-//! then calls out for N users and the demo reports what Lifecycle Workflows would see.
+//! emulator runs the same `host.json` and `function.json` files we deploy (compiled into this
+//! binary), starts *this very binary* as its custom handler, and drives it with the host's
+//! envelopes. A joiner workflow then calls out for N users and the demo reports what Lifecycle
+//! Workflows would see. Ctrl-C or SIGTERM stops the handler and removes the app root.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -14,20 +15,30 @@ use lcw_emulator::functions_host::{FunctionsHost, InvocationRecord};
 use lcw_emulator::tenant::{Callout, LcwAuth, RecordedResume, TenantEmulator, TenantOptions};
 
 use super::app_root::{AppLayout, AppRoot, handler_env, start_host};
+use super::failure_reason::{failure_reasons, truncate};
+use super::interrupt::{Interrupts, RunError};
+use super::progress::{self, Progress};
+use crate::config::{DEFAULT_LOG_FILTER, log_filter, unknown_settings_in_env};
 use crate::host::PROCESS_FUNCTION;
 use crate::settings::LCW_LOG;
 
 /// The callout function's public route (`routePrefix` + `route` in `function.json`).
 const CALLOUT_PATH: &str = crate::standalone::CALLOUT_ROUTE;
 
-/// How long the demo waits for every task to be processed.
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long the demo waits for every task to be processed: the longest a task can take with
+/// the shipped `host.json` and default settings — 5 attempts × (120 s task timeout + 60 s
+/// retry window) + 4 × 30 s visibility timeout = 17 min — plus a minute. The progress lines
+/// show what is awaited meanwhile, so a long wait is never a silent one.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(18 * 60);
+
+/// Widest reason in the table.
+const REASON_WIDTH: usize = 48;
 
 /// Demo flags.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// How many users join.
-    #[arg(long, default_value_t = 10)]
+    /// How many users join (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = super::at_least_one)]
     pub users: usize,
     /// Callouts in flight at once.
     #[arg(long, default_value_t = 4)]
@@ -35,8 +46,8 @@ pub struct DemoArgs {
     /// Latency Graph adds to each resume, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub graph_latency_ms: u64,
-    /// Share of resumes Graph throttles with 429 + Retry-After (0.0 to 1.0).
-    #[arg(long, default_value_t = 0.0)]
+    /// Share of resumes Graph throttles with 429 + Retry-After (0.0 up to, not including, 1.0).
+    #[arg(long, default_value_t = 0.0, value_parser = super::throttle_share)]
     pub throttle: f64,
     /// Print the handler's own log lines at the end.
     #[arg(long)]
@@ -53,12 +64,21 @@ struct Row {
 
 pub(super) async fn run(args: DemoArgs) -> ExitCode {
     crate::logging::init_human("warn");
-    super::verdict("demo", demo(args).await)
+    let outcome = match Interrupts::listen() {
+        Ok(mut interrupts) => demo(args, &mut interrupts).await,
+        Err(e) => Err(RunError::Failed(e)),
+    };
+    super::verdict("demo", outcome)
 }
 
-async fn demo(args: DemoArgs) -> Result<bool, String> {
-    if !(0.0..=1.0).contains(&args.throttle) {
-        return Err("--throttle must be between 0.0 and 1.0".to_owned());
+async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunError> {
+    // The handler inherits this environment: a typo here would be a typo there.
+    let log_filter = match std::env::var(LCW_LOG) {
+        Ok(text) => log_filter(&text).map_err(|e| e.to_string())?,
+        Err(_) => DEFAULT_LOG_FILTER.to_owned(),
+    };
+    for unknown in unknown_settings_in_env() {
+        eprintln!("warning: {unknown}");
     }
     println!(
         "lcw-handler demo: a joiner workflow for {} users, on this machine\n",
@@ -78,24 +98,43 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     );
 
     let app_root = AppRoot::write("demo", AppLayout::Full)?;
-    let log_filter = std::env::var(LCW_LOG).unwrap_or_else(|_| "info".to_owned());
-    let host = start_host(&app_root, &handler_env(&tenant, &log_filter)).await?;
+    // A start that hangs (readiness waits up to 30 s) still yields to a signal; the child it
+    // spawned is killed when the start is dropped.
+    let host = interrupts
+        .guard(start_host(&app_root, &handler_env(&tenant, &log_filter)))
+        .await??;
     println!(
-        "  Functions host    app root {}, handler ready in {:.1} ms",
+        "  Functions host    app root {}, handler (pid {}) ready in {:.1} ms",
         app_root.path().display(),
+        host.handler_pid()
+            .map_or_else(|| "?".to_owned(), |pid| pid.to_string()),
         host.startup_time().as_secs_f64() * 1000.0
     );
     println!(
         "  caller auth       PoP signed requests, verified against the tenant's signing keys\n"
     );
 
+    let outcome = interrupts.guard(workflow(&args, &tenant, &host)).await;
+    // Interrupted or not: the handler is killed and waited for, then the app root goes.
+    host.stop().await;
+    tenant.shutdown().await;
+    drop(app_root);
+    outcome?
+}
+
+/// The joiner workflow on the running emulators, through to the report.
+async fn workflow(
+    args: &DemoArgs,
+    tenant: &TenantEmulator,
+    host: &FunctionsHost,
+) -> Result<bool, RunError> {
     let callouts = tenant
         .lcw()
         .with_auth(LcwAuth::Pop(tenant.pop_settings()))
         .joiner_wave(args.users);
     let total = callouts.len();
     let mut rows = Vec::with_capacity(total);
-    let mut sent = futures::stream::iter(callouts.iter().map(|callout| send(&host, callout)))
+    let mut sent = futures::stream::iter(callouts.iter().map(|callout| send(host, callout)))
         .buffer_unordered(args.concurrency.max(1));
     while let Some(row) = sent.next().await {
         let row = row?;
@@ -110,27 +149,47 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
     }
     drop(sent);
 
-    print!("\n  processing...");
-    host.wait_until_idle(SETTLE_TIMEOUT)
-        .await
-        .map_err(|e| format!("tasks did not settle: {e}"))?;
-    println!(" done\n");
+    println!(
+        "\n  processing: a line every {} s until every task is resumed",
+        progress::EVERY.as_secs()
+    );
+    let progress = Progress {
+        host,
+        tenant,
+        tasks: total,
+        gives_up_at: Instant::now() + SETTLE_TIMEOUT,
+    };
+    progress::with_ticks(host.wait_until_idle(SETTLE_TIMEOUT), || {
+        println!("  … {}", progress.line());
+    })
+    .await
+    .map_err(|e| format!("tasks did not settle: {e}; {}", progress.line()))?;
+    println!("  processing done\n");
 
     let resumes = tenant.resumes();
     let attempts = attempts_by_result(&host.invocations());
     let poisoned = host
         .queue_messages(&format!("{}-poison", crate::host::TASK_QUEUE))
         .len();
-    let all_resumed = report(&rows, &resumes, &attempts, tenant.token_fetches(), poisoned);
+    let handler_log = host.handler_stdout();
+    let reasons = failure_reasons(&handler_log);
+    let all_resumed = report(
+        &rows,
+        &resumes,
+        &attempts,
+        &reasons,
+        tenant.token_fetches(),
+        poisoned,
+    );
 
     if args.show_logs {
         println!("\nhandler log (stdout):");
-        for line in host.handler_stdout() {
+        for line in handler_log {
             println!("  {line}");
         }
+    } else if !all_resumed || resumes.iter().any(resumed_failed) {
+        println!("  the handler's own log lines: rerun with --show-logs");
     }
-    host.stop().await;
-    tenant.shutdown().await;
     Ok(all_resumed)
 }
 
@@ -146,6 +205,34 @@ async fn send(host: &FunctionsHost, callout: &Callout) -> Result<Row, String> {
         ack_status: response.status,
         ack: started.elapsed(),
     })
+}
+
+/// An accepted resume that reported `failed`.
+fn resumed_failed(resume: &RecordedResume) -> bool {
+    (200..300).contains(&resume.status) && resume.operation_status.as_deref() == Some("failed")
+}
+
+/// Graph's answers in order, runs collapsed: `429×3,204`.
+fn answers(statuses: &[u16]) -> String {
+    let mut runs: Vec<(u16, usize)> = Vec::new();
+    for status in statuses {
+        match runs.last_mut() {
+            Some((last, count)) if last == status => *count += 1,
+            _ => runs.push((*status, 1)),
+        }
+    }
+    let shown: Vec<String> = runs
+        .iter()
+        .map(|(status, count)| match count {
+            1 => status.to_string(),
+            n => format!("{status}×{n}"),
+        })
+        .collect();
+    if shown.is_empty() {
+        "-".to_owned()
+    } else {
+        shown.join(",")
+    }
 }
 
 /// Deliveries of the `process` function per taskProcessingResult id.
@@ -172,11 +259,12 @@ fn report(
     rows: &[Row],
     resumes: &[RecordedResume],
     attempts: &HashMap<String, u32>,
+    reasons: &HashMap<String, String>,
     token_fetches: usize,
     poisoned: usize,
 ) -> bool {
     println!(
-        "  {:<24} {:>9} {:>8} {:>10} {:>16}",
+        "  {:<24} {:>9} {:>8} {:>11} {:>16}  reason",
         "user", "ack (ms)", "attempts", "outcome", "resume requests"
     );
     let (mut completed, mut failed, mut missing) = (0, 0, 0);
@@ -200,9 +288,16 @@ fn report(
                 "NOT RESUMED"
             }
         };
-        let statuses: Vec<String> = mine.iter().map(|r| r.status.to_string()).collect();
+        let statuses: Vec<u16> = mine.iter().map(|r| r.status).collect();
+        // Why a task did not complete; a completed one needs no reason.
+        let reason = match outcome {
+            "completed" => "",
+            _ => reasons
+                .get(&row.task_processing_result_id)
+                .map_or("(no reason logged)", String::as_str),
+        };
         println!(
-            "  {:<24} {:>9.2} {:>8} {:>10} {:>16}",
+            "  {:<24} {:>9.2} {:>8} {:>11} {:>16}  {}",
             row.name,
             row.ack.as_secs_f64() * 1000.0,
             attempts
@@ -210,11 +305,8 @@ fn report(
                 .copied()
                 .unwrap_or(0),
             outcome,
-            if statuses.is_empty() {
-                "-".to_owned()
-            } else {
-                statuses.join(",")
-            }
+            answers(&statuses),
+            truncate(reason, REASON_WIDTH)
         );
     }
     let mut acks: Vec<Duration> = rows.iter().map(|r| r.ack).collect();
@@ -241,4 +333,19 @@ fn report(
         }
     );
     ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_answers_collapse_into_runs() {
+        assert_eq!(answers(&[]), "-");
+        assert_eq!(answers(&[204]), "204");
+        assert_eq!(
+            answers(&[429, 429, 429, 503, 429, 204]),
+            "429×3,503,429,204"
+        );
+    }
 }

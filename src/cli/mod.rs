@@ -9,6 +9,16 @@ mod app_root;
 mod bench;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "demo")]
+mod failure_reason;
+#[cfg(feature = "demo")]
+mod interrupt;
+#[cfg(feature = "demo")]
+mod local_tenant;
+#[cfg(feature = "demo")]
+mod progress;
+#[cfg(feature = "demo")]
+mod send;
 mod serve;
 
 use std::net::SocketAddr;
@@ -17,7 +27,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, TaskSource, unknown_settings_in_env};
 use crate::settings::{FUNCTIONS_CUSTOMHANDLER_PORT, FUNCTIONS_HTTPWORKER_PORT};
 use crate::task::Task;
 
@@ -42,9 +52,15 @@ enum Command {
     Host,
     /// Serve without the Functions host: POST /api/lifecycle/callout, in-process workers.
     Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        /// Address and port to listen on, e.g. 127.0.0.1:8080 (0.0.0.0:8080 for every interface).
+        #[arg(long, default_value = "127.0.0.1:8080", value_parser = listen_address)]
         listen: SocketAddr,
+        /// Also start a local tenant stand-in (managed identity, Graph, signing keys) and point
+        /// the handler at it, so callouts sent with `lcw-handler send` are resumed on this
+        /// machine. Prints the settings it used.
+        #[cfg(feature = "demo")]
+        #[arg(long)]
+        with_local_tenant: bool,
     },
     /// Validate the app settings and print the effective configuration (secrets redacted).
     Check,
@@ -56,6 +72,10 @@ enum Command {
     /// token fetches, memory, cold start and binary size, end to end on this machine.
     #[cfg(feature = "demo")]
     Bench(bench::BenchArgs),
+    /// Post a callout file to a running `serve`, signed the way Lifecycle Workflows signs it by
+    /// the local tenant of `serve --with-local-tenant`.
+    #[cfg(feature = "demo")]
+    Send(send::SendArgs),
     /// The bare baseline handler the benchmark compares against (internal).
     #[cfg(feature = "demo")]
     #[command(hide = true)]
@@ -98,9 +118,18 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         Command::Demo(args) => return demo::run(args).await,
         Command::Bench(args) => return bench::run(args).await,
         Command::BenchBaseline => return bench::baseline::run().await,
+        Command::Send(args) => return send::run(args).await,
+        Command::Serve {
+            listen,
+            with_local_tenant: true,
+        } => return local_tenant::run(listen).await,
         _ => {}
     }
-    let config = match Config::from_env() {
+    let source = match task {
+        Some(_) => TaskSource::Custom,
+        None => TaskSource::Builtin,
+    };
+    let config = match Config::from_env_for(source) {
         Ok(config) => Arc::new(config),
         Err(e) => {
             eprintln!("lcw-handler: {e}");
@@ -110,26 +139,81 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
     match command {
         Command::Check => check(&config, task.as_deref()),
         Command::Host => serve::host(config, task).await,
-        Command::Serve { listen } => serve::standalone(config, task, listen).await,
+        Command::Serve { listen, .. } => serve::standalone(config, task, listen).await,
         #[cfg(feature = "demo")]
-        Command::Demo(_) | Command::Bench(_) | Command::BenchBaseline => {
+        Command::Demo(_) | Command::Bench(_) | Command::BenchBaseline | Command::Send(_) => {
             unreachable!("handled above")
         }
     }
 }
 
 /// The exit status of a local run (`demo`, `bench`): success only when it ran and its own
-/// checks passed; a run that could not happen says why on stderr.
+/// checks passed; a run that could not happen says why on stderr, and an interrupted one says
+/// so and exits as the signal's convention wants (130 for Ctrl-C, 143 for SIGTERM).
 #[cfg(feature = "demo")]
-fn verdict(what: &str, outcome: Result<bool, String>) -> ExitCode {
-    match outcome {
+fn verdict(what: &str, outcome: Result<bool, impl Into<interrupt::RunError>>) -> ExitCode {
+    // Whatever the run printed so far comes first, so nothing appears after the verdict.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    match outcome.map_err(Into::into) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
+        Err(interrupt::RunError::Failed(e)) => {
             eprintln!("{what} failed: {e}");
             ExitCode::FAILURE
         }
+        Err(interrupt::RunError::Interrupted(signal)) => {
+            eprintln!(
+                "{what} interrupted ({signal}): every process it started is stopped and its temporary files are removed"
+            );
+            signal.exit_code()
+        }
     }
+}
+
+/// A count that must be at least 1 (`demo --users`, `bench --callouts`): zero would "succeed"
+/// without showing anything.
+#[cfg(feature = "demo")]
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number, at least 1".to_owned()),
+    }
+}
+
+/// `--throttle`: the share of resumes the local Graph answers `429`. At 1.0 no resume can ever
+/// succeed, so each task would retry for its every attempt and end in the poison queue after
+/// many minutes; that run is refused up front rather than discovered at the end.
+#[cfg(feature = "demo")]
+fn throttle_share(text: &str) -> Result<f64, String> {
+    let share: f64 = text
+        .parse()
+        .map_err(|_| "expected a share such as 0.3".to_owned())?;
+    if share == 1.0 {
+        return Err(
+            "1.0 would throttle every resume, so no task could ever be resumed: each would retry through all its attempts for many minutes, then go to the poison queue; use a share below 1.0, e.g. 0.3"
+                .to_owned(),
+        );
+    }
+    if !(0.0..1.0).contains(&share) {
+        return Err("must be at least 0.0 and below 1.0, e.g. 0.3".to_owned());
+    }
+    Ok(share)
+}
+
+/// `--listen`: an address and a port. A bare port is the usual slip, so the error shows the
+/// form with that very port.
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    text.parse::<SocketAddr>().map_err(|_| {
+        let port = text
+            .trim()
+            .trim_start_matches(':')
+            .parse::<u16>()
+            .unwrap_or(8080);
+        format!(
+            "expected an address and a port, e.g. 127.0.0.1:{port} (this machine only) or 0.0.0.0:{port} (every interface)"
+        )
+    })
 }
 
 fn port_from_env() -> Option<String> {
@@ -145,7 +229,8 @@ fn check(config: &Config, task: Option<&dyn Task>) -> ExitCode {
     );
     if let Some(task) = task {
         println!(
-            "task: {} (built into this binary; LCW_TASK is ignored)",
+            "{:<30} not read: this binary runs its own task ({}); LCW_WEBHOOK_* do not apply either",
+            crate::settings::LCW_TASK,
             task.name()
         );
     }
@@ -154,6 +239,12 @@ fn check(config: &Config, task: Option<&dyn Task>) -> ExitCode {
         println!(
             "\nwarning: LCW_AUTH=none: callouts are not authenticated; anyone who knows the callout URL can complete or fail tasks"
         );
+    }
+    if config.identity.endpoint.is_none() {
+        println!("\nnote: {}", serve::no_identity_note());
+    }
+    for unknown in unknown_settings_in_env() {
+        println!("\nwarning: {unknown}");
     }
     ExitCode::SUCCESS
 }

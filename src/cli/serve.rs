@@ -9,19 +9,26 @@ use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
 use super::{EXIT_RESTART, port_from_env};
+use crate::config::unknown_settings_in_env;
 use crate::config::{AuthMode, Config};
 use crate::credential::managed_identity;
 use crate::graph::GraphClient;
 use crate::host::{HostJson, HostState};
 use crate::logging;
 use crate::pipeline::Pipeline;
-use crate::settings::{FUNCTIONS_APP_ROOT_PATH, FUNCTIONS_CUSTOMHANDLER_PORT, LCW_AUTH};
+use crate::settings::{
+    FUNCTIONS_APP_ROOT_PATH, FUNCTIONS_CUSTOMHANDLER_PORT, IDENTITY_ENDPOINT, LCW_AUTH,
+};
 use crate::task::{Task, builtin};
 
 fn pipeline(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Result<Pipeline, String> {
     let credential = managed_identity(&config.identity).map_err(|e| e.to_string())?;
     let graph = GraphClient::new(&config.graph, credential);
-    let task = task.unwrap_or_else(|| builtin::from_setting(&config.builtin_task));
+    let task = match (task, &config.builtin_task) {
+        (Some(task), _) => task,
+        (None, Some(builtin)) => builtin::from_setting(builtin),
+        (None, None) => return Err("no task: this binary has no built-in task settings".to_owned()),
+    };
     Ok(Pipeline::new(task, graph, config))
 }
 
@@ -31,7 +38,8 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Said at every start while authentication is off, so it cannot be forgotten.
+/// Said at every start, so they cannot be forgotten: authentication off, and `LCW_*`
+/// variables that are no setting of ours (typos whose default silently applies).
 fn start_warnings(config: &Config) {
     if config.auth == AuthMode::Disabled {
         warn!(
@@ -39,6 +47,34 @@ fn start_warnings(config: &Config) {
             "LCW_AUTH=none: callouts are NOT authenticated; anyone who knows the callout URL can complete or fail tasks"
         );
     }
+    for unknown in unknown_settings_in_env() {
+        warn!(
+            setting = %unknown.name,
+            did_you_mean = unknown.suggestion.unwrap_or(""),
+            "{unknown}"
+        );
+    }
+}
+
+/// Standalone runs are often local runs, where no managed identity exists: every resume would
+/// fail to get a token and the task would end in the dead letter. Say so at start, with the
+/// way out.
+fn standalone_warnings(config: &Config) {
+    if config.identity.endpoint.is_none() {
+        warn!(setting = IDENTITY_ENDPOINT, "{}", no_identity_note());
+    }
+}
+
+/// Why resumes cannot succeed without `IDENTITY_ENDPOINT`, and what to use instead.
+pub(super) fn no_identity_note() -> String {
+    let local = if cfg!(feature = "demo") {
+        "`lcw-handler serve --with-local-tenant` (a local identity endpoint and Graph; post signed callouts with `lcw-handler send`) or `lcw-handler demo`"
+    } else {
+        "a developer build (default features), which has `serve --with-local-tenant` and `demo`"
+    };
+    format!(
+        "{IDENTITY_ENDPOINT} is not set: resumes need a managed-identity token, which only Azure (App Service, Functions, a VM) hands out, so off Azure every resume fails and no task can finish, whatever LCW_AUTH says; for a local run use {local}"
+    )
 }
 
 /// Serves the Functions host on `127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT`.
@@ -113,6 +149,7 @@ pub(super) async fn standalone(
 ) -> ExitCode {
     logging::init_json(&config.log_filter);
     start_warnings(&config);
+    standalone_warnings(&config);
     let pipeline = match pipeline(config, task) {
         Ok(pipeline) => pipeline,
         Err(e) => return fail(e),

@@ -6,7 +6,7 @@
 
 use crate::settings::*;
 
-use super::{ConfigError, http_url};
+use super::{ConfigError, flag, http_url};
 
 /// The Lifecycle Workflows first-party application (docs/protocol.md §3.5).
 pub const LIFECYCLE_WORKFLOWS_APP_ID: &str = "ce79fdc4-cd1d-4ea5-8139-e74d7dbe0bb7";
@@ -117,17 +117,7 @@ pub(super) fn auth_mode(get: &impl Fn(&str) -> Option<String>) -> Result<AuthMod
             problem: "expected application ids (GUIDs), comma-separated".to_owned(),
         });
     }
-    let diagnostics = match get(LCW_AUTH_DIAGNOSTICS).as_deref() {
-        None | Some("0") | Some("false") => false,
-        Some("1") | Some("true") => true,
-        Some(other) => {
-            return Err(ConfigError::Invalid {
-                setting: LCW_AUTH_DIAGNOSTICS,
-                value: other.to_owned(),
-                problem: "use 1 or 0".to_owned(),
-            });
-        }
-    };
+    let diagnostics = flag(get, LCW_AUTH_DIAGNOSTICS, false)?;
     Ok(AuthMode::Enforced(AuthSettings {
         pop,
         bearer,

@@ -10,6 +10,9 @@ use std::time::Duration;
 use reqwest::Url;
 
 mod auth;
+mod closest;
+mod log_filter;
+mod unknown;
 
 use crate::iso_duration;
 use crate::settings::*;
@@ -17,6 +20,8 @@ use crate::settings::*;
 pub use auth::{
     AuthMode, AuthSettings, DEFAULT_AUTHORITY_URL, DEFAULT_POP_HOST, LIFECYCLE_WORKFLOWS_APP_ID,
 };
+pub use log_filter::{DEFAULT_LOG_FILTER, log_filter};
+pub use unknown::{UnknownSetting, unknown_settings, unknown_settings_in_env};
 
 /// Default Graph base URL (the global cloud).
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
@@ -44,6 +49,16 @@ pub enum ConfigError {
         /// What is wrong and what would be right.
         problem: String,
     },
+}
+
+/// Where the task comes from, which decides whether `LCW_TASK` means anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSource {
+    /// The stock binary: `LCW_TASK` picks a built-in task (and its settings are validated).
+    Builtin,
+    /// A binary built with its own task (`lcw_handler::run(task)`): `LCW_TASK` and the
+    /// webhook settings are not read at all, so they can neither apply nor stop a start.
+    Custom,
 }
 
 /// The built-in task chosen with `LCW_TASK`.
@@ -113,8 +128,9 @@ pub struct StandaloneSettings {
 /// Everything the handler needs, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// The built-in task named by `LCW_TASK` (ignored by binaries that bring their own task).
-    pub builtin_task: BuiltinTask,
+    /// The built-in task named by `LCW_TASK`; `None` in a binary that brings its own task
+    /// ([`TaskSource::Custom`]), where `LCW_TASK` is not read.
+    pub builtin_task: Option<BuiltinTask>,
     /// Microsoft Graph.
     pub graph: GraphSettings,
     /// The extension's callback timeout.
@@ -136,9 +152,14 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the process environment.
+    /// Reads the process environment, for the stock binary (built-in tasks).
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+        Config::from_env_for(TaskSource::Builtin)
+    }
+
+    /// Reads the process environment for a binary whose task comes from `source`.
+    pub fn from_env_for(source: TaskSource) -> Result<Config, ConfigError> {
+        Config::from_lookup_for(source, |name| std::env::var(name).ok())
     }
 
     /// Defaults with authentication off, for unit tests that are not about authentication.
@@ -148,8 +169,16 @@ impl Config {
             .expect("defaults are valid")
     }
 
-    /// Reads settings through `lookup`; an empty value counts as unset.
+    /// Reads settings through `lookup` for the stock binary; an empty value counts as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::from_lookup_for(TaskSource::Builtin, lookup)
+    }
+
+    /// Reads settings through `lookup` for a binary whose task comes from `source`.
+    pub fn from_lookup_for(
+        source: TaskSource,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let get = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
@@ -176,7 +205,10 @@ impl Config {
         }
 
         Ok(Config {
-            builtin_task: builtin_task(&get)?,
+            builtin_task: match source {
+                TaskSource::Builtin => Some(builtin_task(&get)?),
+                TaskSource::Custom => None,
+            },
             graph: GraphSettings {
                 base_url: http_url(&get, LCW_GRAPH_URL, DEFAULT_GRAPH_URL)?
                     .as_str()
@@ -208,7 +240,7 @@ impl Config {
                 workers: number(&get, LCW_WORKERS, 16, 1, 1024)? as usize,
                 retry_delay: seconds(&get, LCW_RETRY_DELAY_SECONDS, 10, 0)?,
             },
-            log_filter: get(LCW_LOG).unwrap_or_else(|| "info".to_owned()),
+            log_filter: log_filter(&get(LCW_LOG).unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()))?,
             auth: auth::auth_mode(&get)?,
         })
     }
@@ -281,6 +313,37 @@ fn number(
     }
 }
 
+/// The spellings of a yes/no setting, accepted the same way by every such setting.
+const TRUE_WORDS: &[&str] = &["1", "true", "yes", "on"];
+const FALSE_WORDS: &[&str] = &["0", "false", "no", "off"];
+
+/// A yes/no setting: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`, in any case.
+pub(super) fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    setting: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    let Some(text) = get(setting) else {
+        return Ok(default);
+    };
+    let word = text.to_ascii_lowercase();
+    if TRUE_WORDS.contains(&word.as_str()) {
+        Ok(true)
+    } else if FALSE_WORDS.contains(&word.as_str()) {
+        Ok(false)
+    } else {
+        Err(ConfigError::Invalid {
+            setting,
+            value: text,
+            problem: format!(
+                "use {} to turn it on, or {} to turn it off",
+                TRUE_WORDS.join(", "),
+                FALSE_WORDS.join(", ")
+            ),
+        })
+    }
+}
+
 fn seconds(
     get: &impl Fn(&str) -> Option<String>,
     setting: &'static str,
@@ -294,18 +357,21 @@ impl fmt::Display for Config {
     /// The effective configuration as `check` prints it. Secrets are never held in [`Config`],
     /// so nothing here can leak one; `IDENTITY_HEADER` is shown only as set or unset.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let task = match &self.builtin_task {
-            BuiltinTask::Complete => "complete".to_owned(),
-            BuiltinTask::Webhook { url, timeout } => {
-                format!(
-                    "webhook → {} (timeout {}s)",
-                    redact_url(url),
-                    timeout.as_secs()
-                )
-            }
-        };
+        // A binary with its own task does not read LCW_TASK: `check` says so in its own line.
+        if let Some(builtin) = &self.builtin_task {
+            let task = match builtin {
+                BuiltinTask::Complete => "complete".to_owned(),
+                BuiltinTask::Webhook { url, timeout } => {
+                    format!(
+                        "webhook → {} (timeout {}s)",
+                        redact_url(url),
+                        timeout.as_secs()
+                    )
+                }
+            };
+            writeln!(f, "{LCW_TASK:<30} {task}")?;
+        }
         let unset = "(unset)";
-        writeln!(f, "{LCW_TASK:<30} {task}")?;
         writeln!(f, "{LCW_GRAPH_URL:<30} {}", self.graph.base_url)?;
         writeln!(f, "{LCW_GRAPH_VERSION:<30} {}", self.graph.version.as_str())?;
         writeln!(
@@ -330,12 +396,12 @@ impl fmt::Display for Config {
         )?;
         writeln!(
             f,
-            "{IDENTITY_ENDPOINT:<30} {}",
+            "{IDENTITY_ENDPOINT:<30} {} (set by the platform)",
             self.identity.endpoint.as_deref().unwrap_or(unset)
         )?;
         writeln!(
             f,
-            "{IDENTITY_HEADER:<30} {}",
+            "{IDENTITY_HEADER:<30} {} (set by the platform)",
             if self.identity.header_present {
                 "(set, redacted)"
             } else {
@@ -469,7 +535,7 @@ mod tests {
                 "LCW_TENANT_ID",
             ),
             (&[("LCW_CALLER_APP_IDS", "lifecycle")], "LCW_CALLER_APP_IDS"),
-            (&[("LCW_AUTH_DIAGNOSTICS", "yes")], "LCW_AUTH_DIAGNOSTICS"),
+            (&[("LCW_AUTH_DIAGNOSTICS", "maybe")], "LCW_AUTH_DIAGNOSTICS"),
         ];
         for (pairs, setting) in cases {
             let err = config(pairs).expect_err(setting);
@@ -498,7 +564,7 @@ mod tests {
     #[test]
     fn defaults_match_the_documented_ones() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.builtin_task, BuiltinTask::Complete);
+        assert_eq!(c.builtin_task, Some(BuiltinTask::Complete));
         assert_eq!(c.graph.base_url, "https://graph.microsoft.com");
         assert_eq!(c.graph.version, GraphVersion::V1);
         assert_eq!(c.callback_timeout, Duration::from_secs(1800));
@@ -540,6 +606,69 @@ mod tests {
                 "{err} should name {setting}"
             );
         }
+    }
+
+    #[test]
+    fn a_custom_task_binary_does_not_read_lcw_task_at_all() {
+        let lookup = |name: &str| match name {
+            "LCW_TASK" => Some("webhook".to_owned()), // and no LCW_WEBHOOK_URL
+            "LCW_WEBHOOK_TIMEOUT_SECONDS" => Some("not a number".to_owned()),
+            "LCW_AUTH" => Some("none".to_owned()),
+            _ => None,
+        };
+        let err = Config::from_lookup(lookup).expect_err("the stock binary validates LCW_TASK");
+        assert!(err.to_string().contains("LCW_WEBHOOK_URL"), "{err}");
+        let custom = Config::from_lookup_for(TaskSource::Custom, lookup)
+            .expect("a custom task binary ignores LCW_TASK and the webhook settings");
+        assert_eq!(custom.builtin_task, None);
+        let shown = custom.to_string();
+        assert!(
+            !shown.lines().any(|line| line.starts_with("LCW_TASK ")),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn every_yes_no_spelling_is_accepted_and_the_error_lists_them() {
+        for (text, on) in [
+            ("1", true),
+            ("true", true),
+            ("YES", true),
+            ("on", true),
+            ("0", false),
+            ("False", false),
+            ("no", false),
+            ("off", false),
+        ] {
+            let AuthMode::Enforced(auth) = config(&[("LCW_AUTH_DIAGNOSTICS", text)])
+                .unwrap_or_else(|e| panic!("{text}: {e}"))
+                .auth
+            else {
+                panic!("authentication is on");
+            };
+            assert_eq!(auth.diagnostics, on, "{text}");
+        }
+        let err = config(&[("LCW_AUTH_DIAGNOSTICS", "sometimes")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("LCW_AUTH_DIAGNOSTICS")
+                && err.contains("1, true, yes, on")
+                && err.contains("0, false, no, off"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unusable_log_filter_stops_the_start() {
+        let err = config(&[("LCW_LOG", "verbose")]).unwrap_err().to_string();
+        assert!(err.contains("LCW_LOG"), "{err}");
+        assert_eq!(
+            config(&[("LCW_LOG", "lcw_handler=debug,warn")])
+                .unwrap()
+                .log_filter,
+            "lcw_handler=debug,warn"
+        );
     }
 
     #[test]

@@ -663,3 +663,41 @@ fn default_pop_settings() {
         "one default key per process"
     );
 }
+
+/// Another process gets the same PoP `Authorization` the in-process caller attaches: the SHR
+/// verifies with its `cnf.jwk`, names ARM's host and the default path, and wraps an access
+/// token signed with a published tenant key.
+#[tokio::test]
+async fn the_local_caller_door_hands_out_a_signed_pop_header() {
+    let tenant = tenant().await;
+    let response = client()
+        .post(tenant.lcw_authorization_url())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let value = response.text().await.unwrap();
+    let shr = value
+        .strip_prefix("PoP ")
+        .expect("a PoP authorization value");
+    let (header, payload, input, signature) = split(shr);
+    assert_eq!(header["typ"], "pop");
+    assert!(rsa_verifies(&payload["cnf"]["jwk"], &input, &signature));
+    assert_eq!(payload["m"], "POST");
+    assert_eq!(payload["u"], DEFAULT_POP_HOST);
+    assert_eq!(payload["p"], DEFAULT_POP_PATH);
+    let at = payload["at"].as_str().expect("an access token");
+    assert!(verifies_with(&published_keys(&tenant).await, at));
+    let second = client()
+        .post(tenant.lcw_authorization_url())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_ne!(
+        second, value,
+        "every request gets a fresh nonce and signature"
+    );
+}

@@ -6,7 +6,8 @@
 //! handler answering the same envelopes, callout → resume completion with Graph latency and
 //! throttling, token fetches, memory, cold start and binary size. It checks its own
 //! correctness (every callout acknowledged, every task resumed exactly once) and exits
-//! non-zero if that fails; the figures themselves are reported, never asserted.
+//! non-zero if that fails; the figures themselves are reported, never asserted. Ctrl-C or
+//! SIGTERM stops every handler it started and removes its app roots.
 
 pub(super) mod baseline;
 mod measure;
@@ -21,8 +22,11 @@ use futures::StreamExt;
 use lcw_emulator::functions_host::FunctionsHost;
 use lcw_emulator::tenant::{Callout, LcwAuth, TenantEmulator, TenantOptions};
 use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use super::app_root::{AppLayout, AppRoot, handler_env, start_host};
+use super::interrupt::{Interrupts, RunError};
+use super::progress::{self, Progress};
 use crate::settings::*;
 use measure::Percentiles;
 use report::Report;
@@ -31,12 +35,14 @@ use report::Report;
 const CALLOUT_PATH: &str = crate::standalone::CALLOUT_ROUTE;
 /// Callouts in flight at most during the paced phase (bounds the generator, not the handler).
 const MAX_PACED_IN_FLIGHT: usize = 1024;
+/// How long the latency phase waits for every task to be resumed.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Benchmark flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Callouts per phase.
-    #[arg(long, default_value_t = 10_000)]
+    /// Callouts per phase (at least 1).
+    #[arg(long, default_value_t = 10_000, value_parser = super::at_least_one)]
     pub callouts: usize,
     /// Callouts in flight at once in the throughput phases.
     #[arg(long, default_value_t = 32)]
@@ -47,8 +53,8 @@ pub struct BenchArgs {
     /// Latency Graph adds to each resume, in milliseconds.
     #[arg(long, default_value_t = 50)]
     pub graph_latency_ms: u64,
-    /// Share of resumes Graph throttles with 429 + Retry-After: 1.
-    #[arg(long, default_value_t = 0.05)]
+    /// Share of resumes Graph answers 429 with Retry-After: 1 s (0.0 up to, not including, 1.0).
+    #[arg(long, default_value_t = 0.05, value_parser = super::throttle_share)]
     pub throttle: f64,
     /// Cold starts to measure.
     #[arg(long, default_value_t = 20)]
@@ -60,7 +66,11 @@ pub struct BenchArgs {
 
 pub(super) async fn run(args: BenchArgs) -> ExitCode {
     crate::logging::init_human("warn");
-    super::verdict("bench", bench(args).await)
+    let outcome = match Interrupts::listen() {
+        Ok(mut interrupts) => bench(args, &mut interrupts).await,
+        Err(e) => Err(RunError::Failed(e)),
+    };
+    super::verdict("bench", outcome)
 }
 
 fn progress(label: &str, done: usize, total: usize) {
@@ -93,28 +103,40 @@ async fn send(host: &FunctionsHost, callout: &Callout) -> Result<Ack, String> {
     })
 }
 
-fn signed_callouts(tenant: &TenantEmulator, count: usize, label: &str) -> Vec<Callout> {
+/// Signs `count` callouts; a signal stops the signing between chunks.
+async fn signed_callouts(
+    tenant: &TenantEmulator,
+    count: usize,
+    label: &str,
+    interrupts: &mut Interrupts,
+) -> Result<Vec<Callout>, RunError> {
     let caller = tenant.lcw().with_auth(LcwAuth::Pop(tenant.pop_settings()));
     let mut callouts = Vec::with_capacity(count);
     // One wave per chunk keeps the generator's memory flat and shows progress.
     while callouts.len() < count {
         let chunk = (count - callouts.len()).min(500);
-        callouts.extend(caller.joiner_wave(chunk));
+        callouts.extend(
+            interrupts
+                .guard(async { caller.joiner_wave(chunk) })
+                .await?,
+        );
         progress(label, callouts.len(), count);
     }
-    callouts
+    Ok(callouts)
 }
 
-/// Sends `callouts` at `rate` per second (open loop), returning acknowledgements in order.
+/// Sends `callouts` at `rate` per second (open loop), returning acknowledgements in order. The
+/// senders run as tasks in `senders`, which the caller owns: when a signal drops this future,
+/// the caller shuts them down before it stops the host they hold.
 async fn paced(
     host: &Arc<FunctionsHost>,
     callouts: &Arc<Vec<Callout>>,
     rate: u32,
+    senders: &mut JoinSet<(usize, Result<Ack, String>)>,
 ) -> Result<Vec<Ack>, String> {
     let gate = Arc::new(Semaphore::new(MAX_PACED_IN_FLIGHT));
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let start = tokio::time::Instant::now();
-    let mut tasks = Vec::with_capacity(callouts.len());
     for index in 0..callouts.len() {
         tokio::time::sleep_until(start + interval * index as u32).await;
         let permit = gate
@@ -123,18 +145,21 @@ async fn paced(
             .await
             .map_err(|e| e.to_string())?;
         let (host, all) = (host.clone(), callouts.clone());
-        tasks.push(tokio::spawn(async move {
+        senders.spawn(async move {
             let ack = send(&host, &all[index]).await;
             drop(permit);
-            ack
-        }));
+            (index, ack)
+        });
         progress("latency phase", index + 1, callouts.len());
     }
-    let mut acks = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        acks.push(task.await.map_err(|e| e.to_string())??);
+    let mut acks: Vec<Option<Ack>> = (0..callouts.len()).map(|_| None).collect();
+    while let Some(joined) = senders.join_next().await {
+        let (index, ack) = joined.map_err(|e| e.to_string())?;
+        acks[index] = Some(ack?);
     }
-    Ok(acks)
+    acks.into_iter()
+        .map(|ack| ack.ok_or_else(|| "a paced callout was never sent".to_owned()))
+        .collect()
 }
 
 /// Sends `callouts` with `concurrency` in flight; returns acknowledgements and callouts/s.
@@ -189,11 +214,8 @@ fn cpu_per_callout(
     Some(used.as_secs_f64() * 1e6 / callouts.max(1) as f64)
 }
 
-async fn bench(args: BenchArgs) -> Result<bool, String> {
-    if !(0.0..=1.0).contains(&args.throttle) {
-        return Err("--throttle must be between 0.0 and 1.0".to_owned());
-    }
-    let n = args.callouts.max(1);
+async fn bench(args: BenchArgs, interrupts: &mut Interrupts) -> Result<bool, RunError> {
+    let n = args.callouts;
     eprintln!(
         "lcw-handler bench: {n} callouts per phase, concurrency {}, {} callouts/s paced, Graph +{} ms and {:.0}% throttled\n",
         args.concurrency,
@@ -212,7 +234,8 @@ async fn bench(args: BenchArgs) -> Result<bool, String> {
     let env = handler_env(&tenant, "info");
     let mut report = Report::new(&args);
 
-    // Cold start, measured directly (the host's 25 ms poll would hide it).
+    // Cold start, measured directly (the host's 25 ms poll would hide it). Each start kills
+    // its own child before returning, so a signal is taken between two starts.
     let full_root = AppRoot::write("bench", AppLayout::Full)?;
     let executable = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cold_env = env.clone();
@@ -222,72 +245,77 @@ async fn bench(args: BenchArgs) -> Result<bool, String> {
     ));
     let mut starts = Vec::with_capacity(args.cold_starts);
     for i in 0..args.cold_starts {
-        starts.push(measure::cold_start(&executable, &["host"], &cold_env)?);
+        let start = interrupts
+            .guard(async { measure::cold_start(&executable, &["host"], &cold_env) })
+            .await??;
+        starts.push(start);
         progress("cold starts", i + 1, args.cold_starts);
     }
     report.cold_start = Percentiles::of(&mut starts);
 
-    let latency_callouts = Arc::new(signed_callouts(
+    let latency_callouts = Arc::new(
+        signed_callouts(&tenant, n, "signing callouts (latency phase)", interrupts).await?,
+    );
+    let flood_callouts = signed_callouts(
         &tenant,
         n,
-        "signing callouts (latency phase)",
-    ));
-    let flood_callouts = signed_callouts(&tenant, n, "signing callouts (throughput phase)");
+        "signing callouts (throughput phase)",
+        interrupts,
+    )
+    .await?;
 
     // Latency and completion: the full app at a steady rate.
-    let host = Arc::new(start_host(&full_root, &env).await?);
-    let pid = host.handler_pid();
-    tokio::time::sleep(Duration::from_millis(500)).await; // keys load in the background
-    report.rss_idle_mib = pid.and_then(measure::memory_mib).map(|(rss, _)| rss);
-    let acks = paced(&host, &latency_callouts, args.rate).await?;
-    report.acknowledged_paced = acks.iter().filter(|a| a.status == 202).count();
-    report.ack_latency = Percentiles::of(&mut acks.iter().map(|a| a.latency).collect::<Vec<_>>());
-    eprint!("  waiting for every task to be resumed...");
-    host.wait_until_idle(Duration::from_secs(600))
-        .await
-        .map_err(|e| e.to_string())?;
-    eprintln!(" done");
-    report.rss_peak_mib = pid.and_then(measure::memory_mib).map(|(_, peak)| peak);
-    report.completion_and_correctness(
-        &latency_callouts,
-        &acks.iter().map(|a| a.sent_at).collect::<Vec<_>>(),
-        &tenant.resumes(),
-    );
-    report.token_fetches = tenant.token_fetches();
-    match Arc::try_unwrap(host) {
-        Ok(host) => host.stop().await,
-        Err(_) => return Err("the host is still in use".to_owned()),
-    }
+    let host = Arc::new(interrupts.guard(start_host(&full_root, &env)).await??);
+    let mut senders = JoinSet::new();
+    let phase = interrupts
+        .guard(latency_phase(
+            &host,
+            &tenant,
+            &latency_callouts,
+            &args,
+            &mut report,
+            &mut senders,
+        ))
+        .await;
+    // The senders hold the host: they go first, then the handler is killed and waited for.
+    senders.shutdown().await;
+    stop(host).await?;
+    phase??;
 
     // Throughput: acknowledgement only (work stays queued), then the bare baseline.
     let callout_root = AppRoot::write("bench", AppLayout::CalloutOnly)?;
-    let host = start_host(&callout_root, &env).await?;
-    let handler = throughput(
-        &host,
-        &flood_callouts,
-        args.concurrency,
-        "throughput phase (lcw-handler)",
-    )
-    .await?;
+    let host = interrupts.guard(start_host(&callout_root, &env)).await??;
+    let handler = interrupts
+        .guard(throughput(
+            &host,
+            &flood_callouts,
+            args.concurrency,
+            "throughput phase (lcw-handler)",
+        ))
+        .await;
+    let queued = host.queue_messages(crate::host::TASK_QUEUE).len();
+    host.stop().await;
+    let handler = handler??;
     report.acknowledged_flood = handler.acknowledged;
-    report.queued_flood = host.queue_messages(crate::host::TASK_QUEUE).len();
+    report.queued_flood = queued;
     report.throughput = handler.rate;
     report.cpu_us_per_callout = handler.cpu_us_per_callout;
-    host.stop().await;
 
     let baseline_root = AppRoot::write("bench", AppLayout::Baseline)?;
-    let baseline_host = start_host(&baseline_root, &env).await?;
-    let baseline = throughput(
-        &baseline_host,
-        &flood_callouts,
-        args.concurrency,
-        "throughput phase (bare baseline)",
-    )
-    .await?;
+    let baseline_host = interrupts.guard(start_host(&baseline_root, &env)).await??;
+    let baseline = interrupts
+        .guard(throughput(
+            &baseline_host,
+            &flood_callouts,
+            args.concurrency,
+            "throughput phase (bare baseline)",
+        ))
+        .await;
+    baseline_host.stop().await;
+    let baseline = baseline??;
     report.acknowledged_baseline = baseline.acknowledged;
     report.baseline_throughput = baseline.rate;
     report.baseline_cpu_us_per_callout = baseline.cpu_us_per_callout;
-    baseline_host.stop().await;
 
     report.binary_bytes = std::fs::metadata(&executable).map(|m| m.len()).ok();
     report.stripped_binary_bytes = measure::stripped_size(&executable);
@@ -300,4 +328,57 @@ async fn bench(args: BenchArgs) -> Result<bool, String> {
         eprintln!("figures written to {}", path.display());
     }
     Ok(report.correct())
+}
+
+/// Paced callouts against the full app, then the wait until every task is resumed.
+async fn latency_phase(
+    host: &Arc<FunctionsHost>,
+    tenant: &TenantEmulator,
+    callouts: &Arc<Vec<Callout>>,
+    args: &BenchArgs,
+    report: &mut Report,
+    senders: &mut JoinSet<(usize, Result<Ack, String>)>,
+) -> Result<(), String> {
+    let pid = host.handler_pid();
+    tokio::time::sleep(Duration::from_millis(500)).await; // keys load in the background
+    report.rss_idle_mib = pid.and_then(measure::memory_mib).map(|(rss, _)| rss);
+    let acks = paced(host, callouts, args.rate, senders).await?;
+    report.acknowledged_paced = acks.iter().filter(|a| a.status == 202).count();
+    report.ack_latency = Percentiles::of(&mut acks.iter().map(|a| a.latency).collect::<Vec<_>>());
+    eprintln!("  waiting for every task to be resumed...");
+    let progress = Progress {
+        host,
+        tenant,
+        tasks: callouts.len(),
+        gives_up_at: Instant::now() + SETTLE_TIMEOUT,
+    };
+    progress::with_ticks(host.wait_until_idle(SETTLE_TIMEOUT), || {
+        eprintln!("  … {}", progress.line());
+    })
+    .await
+    .map_err(|e| format!("tasks did not settle: {e}; {}", progress.line()))?;
+    eprintln!("  every task resumed");
+    report.rss_peak_mib = pid.and_then(measure::memory_mib).map(|(_, peak)| peak);
+    report.completion_and_correctness(
+        callouts,
+        &acks.iter().map(|a| a.sent_at).collect::<Vec<_>>(),
+        &tenant.resumes(),
+    );
+    report.token_fetches = tenant.token_fetches();
+    Ok(())
+}
+
+/// Stops a host shared with the senders, once they are gone.
+async fn stop(host: Arc<FunctionsHost>) -> Result<(), String> {
+    match Arc::try_unwrap(host) {
+        Ok(host) => {
+            host.stop().await;
+            Ok(())
+        }
+        // Dropping the last handle still kills the handler (`kill_on_drop`), but not
+        // synchronously: say so rather than pretend it was waited for.
+        Err(_) => {
+            Err("the host is still in use by a sender; its handler is killed on exit".to_owned())
+        }
+    }
 }

@@ -88,16 +88,28 @@ async fn process(shared: &Shared, function: &FunctionConfig, message: LeasedMess
     .await
     {
         Ok(_) => shared.queues.delete(&message),
-        Err(_) if message.dequeue_count >= max => {
+        Err(error) if message.dequeue_count >= max => {
             let poison = shared.queues.poison(&message);
             tracing::warn!(
                 function = %function.name,
                 message_id = %message.id,
                 dequeue_count = message.dequeue_count,
                 %poison,
+                %error,
                 "message failed maxDequeueCount times; moved to poison queue"
             );
         }
-        Err(_) => shared.queues.release(&message, shared.visibility_timeout),
+        Err(error) => {
+            // Not a fault of the run: a failed delivery is how a handler asks for a retry.
+            shared.queues.release(&message, shared.visibility_timeout);
+            tracing::info!(
+                function = %function.name,
+                message_id = %message.id,
+                %error,
+                "attempt {} of {max} did not finish; retrying after the visibility timeout ({:?})",
+                message.dequeue_count,
+                shared.visibility_timeout,
+            );
+        }
     }
 }

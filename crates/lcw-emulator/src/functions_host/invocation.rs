@@ -64,7 +64,8 @@ pub(crate) async fn invoke(
             shared.queues.put(queue, text.clone());
         }
     }
-    if let Err(error) = &result {
+    // A failed queue delivery is the planned way to retry: the dispatcher says what follows.
+    if let (Err(error), None) = (&result, delivery) {
         tracing::warn!(function = %function.name, %invocation_id, %error, "invocation failed");
     }
     let record = InvocationRecord {

@@ -34,6 +34,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use error::HostError;
+pub use queue::QueueStatus;
 
 use config::{FunctionConfig, HostConfig, Settings, Trigger};
 use process::{HandlerProcess, HandlerState, LaunchSpec};
@@ -348,6 +349,11 @@ impl FunctionsHost {
     /// Current message texts of a queue (visible or not), oldest first.
     pub fn queue_messages(&self, queue: &str) -> Vec<String> {
         self.shared.queues.texts(queue)
+    }
+
+    /// How the messages of `queue` stand now: ready, in delivery, or awaiting a retry.
+    pub fn queue_status(&self, queue: &str) -> QueueStatus {
+        self.shared.queues.status(queue)
     }
 
     /// Every invocation sent to the handler, in completion order.

@@ -59,6 +59,20 @@ pub(crate) enum Lease {
     },
 }
 
+/// How one queue's messages stand at a moment: what a progress display shows while a run
+/// waits for the queue to drain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStatus {
+    /// Visible, waiting for a dispatcher.
+    pub ready: usize,
+    /// Leased by an invocation that is still running.
+    pub in_delivery: usize,
+    /// Delivered before and failed: invisible until their visibility timeout passes.
+    pub awaiting_retry: usize,
+    /// When the first of those becomes visible again, from now.
+    pub next_retry_in: Option<Duration>,
+}
+
 /// All queues of one host.
 #[derive(Debug, Default)]
 pub(crate) struct QueueStore {
@@ -171,6 +185,25 @@ impl QueueStore {
             .unwrap_or_default()
     }
 
+    /// How the messages of `queue` stand now.
+    pub(crate) fn status(&self, queue: &str) -> QueueStatus {
+        let now = Instant::now();
+        let store = self.lock();
+        let mut status = QueueStatus::default();
+        for message in store.get(queue).into_iter().flatten() {
+            if message.leased {
+                status.in_delivery += 1;
+            } else if message.visible_at <= now {
+                status.ready += 1;
+            } else {
+                status.awaiting_retry += 1;
+                let wait = message.visible_at - now;
+                status.next_retry_in = Some(status.next_retry_in.map_or(wait, |w| w.min(wait)));
+            }
+        }
+        status
+    }
+
     /// How many messages (visible, invisible or leased) the given queues hold.
     pub(crate) fn pending(&self, queues: &[String]) -> usize {
         let store = self.lock();
@@ -218,6 +251,28 @@ mod tests {
         assert_eq!(second.dequeue_count, 2);
         assert_ne!(second.pop_receipt, first.pop_receipt);
         assert_eq!(second.id, first.id);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn status_tells_ready_leased_and_retrying_messages_apart() {
+        let store = QueueStore::default();
+        for text in ["a", "b", "c"] {
+            store.put("q", text.into());
+        }
+        let failed = leased(&store, "q");
+        let _running = leased(&store, "q");
+        store.release(&failed, Duration::from_secs(30));
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(
+            store.status("q"),
+            QueueStatus {
+                ready: 1,
+                in_delivery: 1,
+                awaiting_retry: 1,
+                next_retry_in: Some(Duration::from_secs(20)),
+            }
+        );
+        assert_eq!(store.status("empty"), QueueStatus::default());
     }
 
     #[tokio::test]

@@ -13,8 +13,9 @@
 //! Sub-modules: `identity` (token endpoint), `graph` (resume API and fault injection),
 //! `keys` (signing keys), `discovery` (OpenID configuration and JWKS routes), `jws` (compact
 //! JWS assembly and caller keys), `minter` (access tokens, signed HTTP requests, forging),
-//! `caller_auth` (how a caller authenticates), `lcw` (callout builder), `record` (what the fake
-//! observed and what it is scripted to answer).
+//! `caller_auth` (how a caller authenticates), `lcw` (callout builder), `local_caller` (the LCW
+//! caller's signature over HTTP, for other local processes), `record` (what the fake observed
+//! and what it is scripted to answer).
 
 mod caller_auth;
 mod discovery;
@@ -23,6 +24,7 @@ mod identity;
 mod jws;
 mod keys;
 mod lcw;
+mod local_caller;
 mod minter;
 mod record;
 
@@ -44,6 +46,7 @@ pub use jws::{CallerKey, jwk_thumbprint};
 pub use lcw::{
     Callout, CalloutManager, CalloutSpec, CalloutSubject, CalloutTask, CalloutWorkflow, LcwCaller,
 };
+pub use local_caller::AUTHORIZATION_PATH as LCW_AUTHORIZATION_PATH;
 pub use minter::{
     ARM_AUDIENCE, CALLER_SERVICE_PRINCIPAL_ID, CnfForm, ENTITLEMENT_MANAGEMENT_APP_ID,
     LIFECYCLE_WORKFLOWS_APP_ID, Minter, PopRequest, SigningKey, cnf,
@@ -251,6 +254,12 @@ impl TenantEmulator {
         LcwCaller::new(&self.state.options.tenant_id, self.minter())
     }
 
+    /// Where another process on this machine gets a freshly signed PoP `Authorization` value,
+    /// as this tenant's Lifecycle Workflows would send it (`POST`, answered in plain text).
+    pub fn lcw_authorization_url(&self) -> String {
+        format!("http://{}{}", self.addr, local_caller::AUTHORIZATION_PATH)
+    }
+
     /// Value for the validator's `LCW_AUTHORITY_URL`, e.g. `http://127.0.0.1:PORT`: the
     /// stand-in for `https://login.microsoftonline.com`. Discovery lives at
     /// `{authority}/{tenant}/v2.0/.well-known/openid-configuration` (v2) and
@@ -340,6 +349,10 @@ fn router(state: Arc<TenantState>) -> Router {
         )
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2))
         .route("/{tenant}/discovery/keys", get(discovery::keys_v1))
+        .route(
+            local_caller::AUTHORIZATION_PATH,
+            axum::routing::post(local_caller::authorization),
+        )
         .fallback(graph::handle)
         .with_state(state)
 }

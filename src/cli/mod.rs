@@ -1,4 +1,4 @@
-//! The `lcw-handler` command line: `host`, `serve`, `check`, `demo`.
+//! The `lcw-handler` command line: `host`, `serve`, `check`, `demo`, `register`.
 //!
 //! Thin by design: it parses arguments, validates settings into a [`Config`], and calls the
 //! library. Errors are printed once, to stderr, naming the setting or flag at fault.
@@ -9,6 +9,8 @@ mod app_root;
 mod bench;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "deploy")]
+mod register;
 mod serve;
 
 use std::net::SocketAddr;
@@ -60,6 +62,10 @@ enum Command {
     #[cfg(feature = "demo")]
     #[command(hide = true)]
     BenchBaseline,
+    /// Create or update the custom task extension in Microsoft Graph (and optionally add its
+    /// task to a workflow) so that Lifecycle Workflows calls this deployment.
+    #[cfg(feature = "deploy")]
+    Register(Box<register::RegisterArgs>),
 }
 
 /// Runs the CLI with a custom task: the entry point of a user's own binary.
@@ -100,6 +106,11 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         Command::BenchBaseline => return bench::baseline::run().await,
         _ => {}
     }
+    // Registration reads flags and the azd environment, not the handler's app settings.
+    #[cfg(feature = "deploy")]
+    if let Command::Register(args) = command {
+        return register::run(*args).await;
+    }
     let config = match Config::from_env() {
         Ok(config) => Arc::new(config),
         Err(e) => {
@@ -115,6 +126,8 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         Command::Demo(_) | Command::Bench(_) | Command::BenchBaseline => {
             unreachable!("handled above")
         }
+        #[cfg(feature = "deploy")]
+        Command::Register(_) => unreachable!("handled above"),
     }
 }
 

@@ -277,9 +277,10 @@ pub fn resolve(flags: &RegisterFlags, azd: Option<&AzdEnv>) -> Result<RegisterIn
         if let Some((_, seconds)) = &timeout
             && *seconds < CALLBACK_TIMEOUT_SAFE_MIN_SECS
         {
-            warnings.push(format!(
+            warnings.push(
                 "the callback timeout is under 30 minutes; current Microsoft documentation gives PT30M as the minimum and Graph may refuse it (docs/protocol.md §5.5)"
-            ));
+                    .to_owned(),
+            );
         }
         match (client_id, timeout) {
             (Some(authorized_app_id), Some((timeout_duration, _))) => {

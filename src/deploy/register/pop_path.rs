@@ -19,8 +19,9 @@ pub fn pop_path(subscription: &str, resource_group: &str, logic_app: &str) -> St
 /// Whether two PoP paths name the same ARM resource: case-insensitive, trailing slashes ignored,
 /// exactly as the handler compares the `p` claim with `LCW_POP_PATH`.
 pub fn same_pop_path(a: &str, b: &str) -> bool {
-    a.trim().trim_end_matches('/').to_ascii_lowercase()
-        == b.trim().trim_end_matches('/').to_ascii_lowercase()
+    a.trim()
+        .trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim().trim_end_matches('/'))
 }
 
 #[cfg(test)]

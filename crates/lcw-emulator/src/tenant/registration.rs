@@ -1,4 +1,4 @@
-//! The Graph side of registering an extension (PROTOCOL §6): `customTaskExtensions` (list with
+//! The Graph side of registering an extension (docs/protocol.md §6): `customTaskExtensions` (list with
 //! `$filter`, create, read, update), workflows (read, `createNewVersion`) and task definitions,
 //! under `/v1.0` and `/beta`.
 //!
@@ -33,7 +33,7 @@ const NEW_VERSION_ACTIONS: [&str; 2] = [
 ];
 
 /// Built-in task definitions the fake knows: id, display name, category, parameters
-/// (PROTOCOL §6.5 and the `taskDefinitions` list sample).
+/// (docs/protocol.md §6.5 and the `taskDefinitions` list sample).
 const TASK_DEFINITIONS: [(&str, &str, &str, &[&str]); 4] = [
     (
         RUN_CUSTOM_TASK_EXTENSION,

@@ -1,5 +1,5 @@
 //! Field-by-field validation of registration bodies, against the documented Graph types
-//! (`PROTOCOL.md` §4, §5.4, §5.5, §6): `customTaskExtension` for create and update, and the
+//! (`docs/protocol.md` §4, §5.4, §5.5, §6): `customTaskExtension` for create and update, and the
 //! `workflow` parameter of `createNewVersion`.
 //!
 //! Every refusal names the property by its JSON path (`clientConfiguration.timeoutInMilliseconds`,
@@ -634,7 +634,7 @@ mod tests {
     #[test]
     fn the_documented_bodies_pass() {
         assert_eq!(custom_task_extension(&extension(), Write::Create), Ok(()));
-        // The v1.0 create sample (PROTOCOL §6.2): bearer, no url, PT5M in older revisions.
+        // The v1.0 create sample (docs/protocol.md §6.2): bearer, no url, PT5M in older revisions.
         let sample = json!({
             "displayName": "Grant manager access to mailbox and OneDrive",
             "endpointConfiguration": {"@odata.type": LOGIC_APP_ENDPOINT, "subscriptionId": "c500b67c-e9b7-4ad2-a90d-77d41385ae55", "resourceGroupName": "RG-LCM", "logicAppWorkflowName": "ManagerAccess"},

@@ -24,8 +24,6 @@ pub mod outputs {
     pub const EXTENSION_ENDPOINT_URL: &str = "EXTENSION_ENDPOINT_URL";
     /// Client id of the function's user-assigned managed identity (goes into `authorizedApps`).
     pub const IDENTITY_CLIENT_ID: &str = "IDENTITY_CLIENT_ID";
-    /// The function app, used to name the extension by default.
-    pub const FUNCTION_APP_NAME: &str = "FUNCTION_APP_NAME";
 }
 
 /// Folder azd keeps its environments in, under the project folder.

@@ -37,6 +37,8 @@ const MAX_ERRORS_IN_WINDOW: usize = 3;
 const RESTART_EXIT_CODE: i32 = 200;
 /// Stderr lines attached to exit errors, as the host logs them.
 const STDERR_TAIL: usize = 3;
+/// Longest wait for a handler's last stderr lines after it exited before it was ready.
+const STDERR_DRAIN: Duration = Duration::from_secs(2);
 /// Bound on captured lines per stream; older lines are dropped first.
 const MAX_CAPTURED_LINES: usize = 100_000;
 
@@ -297,9 +299,10 @@ async fn launch(
     if let Some(stdout) = child.stdout.take() {
         tokio::spawn(capture(stdout, output.clone(), false));
     }
-    if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(capture(stderr, output.clone(), true));
-    }
+    let mut stderr_capture = child
+        .stderr
+        .take()
+        .map(|stderr| tokio::spawn(capture(stderr, output.clone(), true)));
 
     let deadline = started + spec.readiness_timeout;
     let url = format!("http://127.0.0.1:{port}/");
@@ -309,6 +312,12 @@ async fn launch(
         tokio::select! {
             status = child.wait() => {
                 let status = status.map(|s| describe(&s)).unwrap_or_else(|e| e.to_string());
+                // The exit can be seen before the last stderr lines are read; they say why it
+                // exited, so let the capture reach the pipe's end first (bounded, in case a
+                // grandchild still holds the pipe).
+                if let Some(capture) = stderr_capture.take() {
+                    let _ = tokio::time::timeout(STDERR_DRAIN, capture).await;
+                }
                 return Err(HostError::ExitedBeforeReady { status, stderr_tail: output.stderr_tail() });
             }
             _ = tokio::time::sleep_until(deadline) => {

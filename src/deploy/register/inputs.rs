@@ -230,13 +230,70 @@ pub fn resolve(flags: &RegisterFlags, azd: Option<&AzdEnv>) -> Result<RegisterIn
         errors: Vec::new(),
     };
     let mut warnings = Vec::new();
+    let endpoint = endpoint(&mut r, flags);
+    let completion = completion(&mut r, flags, &mut warnings);
+    let client = client_settings(&mut r, flags);
+    let graph_url = r.checked(
+        Some((
+            flags
+                .graph_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_GRAPH_URL.to_owned()),
+            Origin::Flag("--graph-url"),
+        )),
+        graph_url,
+    );
+    let found = r.lookup("--workflow", &flags.workflow, None);
+    let workflow_id = r.checked(found, |v| guid(v).map(str::to_owned));
+    let (display_name, description) = naming(&mut r, flags, endpoint.as_ref());
+    let deployed = deployed_settings(&mut r, flags);
 
+    // Every `None` above recorded its reason in `r.errors`.
+    let (
+        Some(endpoint),
+        Some(completion),
+        Some(client),
+        Some(graph_url),
+        Some(display_name),
+        Some(description),
+    ) = (
+        endpoint,
+        completion,
+        client,
+        graph_url,
+        display_name,
+        description,
+    )
+    else {
+        return Err(InputErrors(r.errors));
+    };
+    if !r.errors.is_empty() {
+        return Err(InputErrors(r.errors));
+    }
+    Ok(RegisterInputs {
+        kind: ExtensionKind::LifecycleTask,
+        extension: ExtensionSpec {
+            display_name,
+            description,
+            endpoint,
+            client,
+            completion,
+        },
+        graph_url,
+        workflow_id,
+        deployed,
+        warnings,
+    })
+}
+
+/// The Logic App trigger endpoint: the three ids of the PoP path, and the URL LCW calls.
+fn endpoint(r: &mut Resolver<'_>, flags: &RegisterFlags) -> Option<LogicAppEndpoint> {
     let found = r.required(
         "--subscription",
         &flags.subscription,
         Some(outputs::AZURE_SUBSCRIPTION_ID),
     );
-    let subscription = r.checked(found, |v| guid(v).map(str::to_owned));
+    let subscription_id = r.checked(found, |v| guid(v).map(str::to_owned));
     let found = r.required(
         "--resource-group",
         &flags.resource_group,
@@ -251,68 +308,64 @@ pub fn resolve(flags: &RegisterFlags, azd: Option<&AzdEnv>) -> Result<RegisterIn
     let logic_app_name = r.checked(found, |v| arm_name(v, 80).map(str::to_owned));
     let found = r.required("--url", &flags.url, Some(outputs::EXTENSION_ENDPOINT_URL));
     let url = r.checked(found, endpoint_url);
+    Some(LogicAppEndpoint {
+        subscription_id: subscription_id?,
+        resource_group: resource_group?,
+        logic_app_name: logic_app_name?,
+        url: url?,
+    })
+}
 
-    let completion = if flags.launch_and_continue {
-        Some(Completion::LaunchAndContinue)
-    } else {
-        let found = r.required(
-            "--identity-client-id",
-            &flags.identity_client_id,
-            Some(outputs::IDENTITY_CLIENT_ID),
-        );
-        let client_id = r.checked(found, |v| guid(v).map(str::to_owned));
-        let found = r
-            .lookup(
-                "--callback-timeout",
-                &flags.callback_timeout,
-                Some(LCW_CALLBACK_TIMEOUT),
+/// Launch-and-continue, or launch-and-wait with the identity allowed to resume and the timeout.
+fn completion(
+    r: &mut Resolver<'_>,
+    flags: &RegisterFlags,
+    warnings: &mut Vec<String>,
+) -> Option<Completion> {
+    if flags.launch_and_continue {
+        return Some(Completion::LaunchAndContinue);
+    }
+    let found = r.required(
+        "--identity-client-id",
+        &flags.identity_client_id,
+        Some(outputs::IDENTITY_CLIENT_ID),
+    );
+    let client_id = r.checked(found, |v| guid(v).map(str::to_owned));
+    let found = r
+        .lookup(
+            "--callback-timeout",
+            &flags.callback_timeout,
+            Some(LCW_CALLBACK_TIMEOUT),
+        )
+        .unwrap_or_else(|| {
+            (
+                DEFAULT_CALLBACK_TIMEOUT.to_owned(),
+                Origin::Flag("--callback-timeout"),
             )
-            .or_else(|| {
-                Some((
-                    DEFAULT_CALLBACK_TIMEOUT.to_owned(),
-                    Origin::Flag("--callback-timeout"),
-                ))
-            });
-        let timeout = r.checked(found, callback_timeout);
-        if let Some((_, seconds)) = &timeout
-            && *seconds < CALLBACK_TIMEOUT_SAFE_MIN_SECS
-        {
-            warnings.push(
-                "the callback timeout is under 30 minutes; current Microsoft documentation gives PT30M as the minimum and Graph may refuse it (docs/protocol.md §5.5)"
-                    .to_owned(),
-            );
-        }
-        match (client_id, timeout) {
-            (Some(authorized_app_id), Some((timeout_duration, _))) => {
-                Some(Completion::LaunchAndWait {
-                    timeout_duration,
-                    authorized_app_id,
-                })
-            }
-            _ => None,
-        }
-    };
+        });
+    let (timeout_duration, seconds) = r.checked(Some(found), callback_timeout)?;
+    if seconds < CALLBACK_TIMEOUT_SAFE_MIN_SECS {
+        warnings.push(
+            "the callback timeout is under 30 minutes; current Microsoft documentation gives PT30M as the minimum and Graph may refuse it (docs/protocol.md §5.5)"
+                .to_owned(),
+        );
+    }
+    Some(Completion::LaunchAndWait {
+        timeout_duration,
+        authorized_app_id: client_id?,
+    })
+}
 
-    let client = client_settings(&mut r, flags);
-    let graph_url = {
-        let found = Some((
-            flags
-                .graph_url
-                .clone()
-                .unwrap_or_else(|| DEFAULT_GRAPH_URL.to_owned()),
-            Origin::Flag("--graph-url"),
-        ));
-        r.checked(found, graph_url)
-    };
-    let workflow_id = {
-        let found = r.lookup("--workflow", &flags.workflow, None);
-        r.checked(found, |v| guid(v).map(str::to_owned))
-    };
+/// The display name (by default derived from the Logic App name, so each deployment's
+/// registration is found again by a re-run) and the description.
+fn naming(
+    r: &mut Resolver<'_>,
+    flags: &RegisterFlags,
+    endpoint: Option<&LogicAppEndpoint>,
+) -> (Option<String>, Option<String>) {
     let display_name = match &flags.display_name {
         Some(name) => r.checked(Some((name.clone(), Origin::Flag("--display-name"))), text),
-        None => logic_app_name
-            .as_ref()
-            .map(|name| format!("lcw-handler {name}")),
+        None => endpoint.map(|e| format!("lcw-handler {}", e.logic_app_name)),
     };
     let description = match &flags.description {
         Some(description) => r.checked(
@@ -321,50 +374,7 @@ pub fn resolve(flags: &RegisterFlags, azd: Option<&AzdEnv>) -> Result<RegisterIn
         ),
         None => Some("Runs an lcw-handler task (Azure Functions custom handler)".to_owned()),
     };
-    let deployed = deployed_settings(&mut r, flags);
-
-    match (
-        subscription,
-        resource_group,
-        logic_app_name,
-        url,
-        completion,
-        client,
-        graph_url,
-        display_name,
-        description,
-    ) {
-        (
-            Some(subscription_id),
-            Some(resource_group),
-            Some(logic_app_name),
-            Some(url),
-            Some(completion),
-            Some(client),
-            Some(graph_url),
-            Some(display_name),
-            Some(description),
-        ) if r.errors.is_empty() => Ok(RegisterInputs {
-            kind: ExtensionKind::LifecycleTask,
-            extension: ExtensionSpec {
-                display_name,
-                description,
-                endpoint: LogicAppEndpoint {
-                    subscription_id,
-                    resource_group,
-                    logic_app_name,
-                    url,
-                },
-                client,
-                completion,
-            },
-            graph_url,
-            workflow_id,
-            deployed,
-            warnings,
-        }),
-        _ => Err(InputErrors(r.errors)),
-    }
+    (display_name, description)
 }
 
 fn client_settings(r: &mut Resolver<'_>, flags: &RegisterFlags) -> Option<ClientSettings> {
@@ -506,6 +516,9 @@ fn graph_url(value: &str) -> Result<String, String> {
 }
 
 fn text(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("it is empty".to_owned());
+    }
     if value.chars().any(char::is_control) {
         return Err("control characters are not allowed".to_owned());
     }

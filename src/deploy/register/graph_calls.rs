@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::graph_error::{GraphCallError, ODataError, Operation};
 use super::plan::{GRAPH_VERSION, GraphUrls, Method, PlannedRequest};
-use crate::config::{GraphSettings, GraphVersion};
+use crate::config::GraphSettings;
 use crate::graph::{GraphClient, GraphError};
 use crate::retry::{GaveUp, RetryPolicy, Try, parse_retry_after, retry};
 
@@ -50,10 +50,9 @@ impl RegistrationClient {
         credential: Arc<dyn TokenCredential>,
         sign_in_hint: &'static str,
     ) -> RegistrationClient {
-        debug_assert_eq!(GraphVersion::V1.as_str(), GRAPH_VERSION);
         let settings = GraphSettings {
             base_url: graph_url.trim_end_matches('/').to_owned(),
-            version: GraphVersion::V1,
+            version: GRAPH_VERSION,
         };
         RegistrationClient {
             graph: GraphClient::new(&settings, credential),

@@ -10,6 +10,8 @@ use std::fmt;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::Value;
 
+use crate::config::GraphVersion;
+
 use super::extension::{ExtensionKind, Write};
 use super::inputs::RegisterInputs;
 use super::workflow_task::{
@@ -17,7 +19,7 @@ use super::workflow_task::{
 };
 
 /// The Graph version registration uses: every call it makes is documented in v1.0.
-pub const GRAPH_VERSION: &str = "v1.0";
+pub const GRAPH_VERSION: GraphVersion = GraphVersion::V1;
 /// Placeholder for the extension's id, which only Graph's answer gives.
 pub const EXTENSION_ID_PLACEHOLDER: &str = "{customTaskExtensionId}";
 /// Characters escaped in a `$filter` value: controls, space and what would end or split the
@@ -95,7 +97,11 @@ impl GraphUrls {
     /// URLs under `graph_url` (no trailing slash, no version).
     pub fn new(graph_url: &str) -> GraphUrls {
         GraphUrls {
-            versioned_base: format!("{}/{GRAPH_VERSION}", graph_url.trim_end_matches('/')),
+            versioned_base: format!(
+                "{}/{}",
+                graph_url.trim_end_matches('/'),
+                GRAPH_VERSION.as_str()
+            ),
         }
     }
 

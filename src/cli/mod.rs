@@ -1,4 +1,4 @@
-//! The `lcw-handler` command line: `host`, `serve`, `check`, `demo`.
+//! The `lcw-handler` command line: `host`, `serve`, `check`, `demo`, `register`.
 //!
 //! Thin by design: it parses arguments, validates settings into a [`Config`], and calls the
 //! library. Errors are printed once, to stderr, naming the setting or flag at fault.
@@ -19,6 +19,8 @@ mod local_tenant;
 mod progress;
 #[cfg(feature = "demo")]
 mod send;
+#[cfg(feature = "deploy")]
+mod register;
 mod serve;
 
 use std::net::SocketAddr;
@@ -80,6 +82,10 @@ enum Command {
     #[cfg(feature = "demo")]
     #[command(hide = true)]
     BenchBaseline,
+    /// Create or update the custom task extension in Microsoft Graph (and optionally add its
+    /// task to a workflow) so that Lifecycle Workflows calls this deployment.
+    #[cfg(feature = "deploy")]
+    Register(Box<register::RegisterArgs>),
 }
 
 /// Runs the CLI with a custom task: the entry point of a user's own binary.
@@ -125,6 +131,11 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         } => return local_tenant::run(listen).await,
         _ => {}
     }
+    // Registration reads flags and the azd environment, not the handler's app settings.
+    #[cfg(feature = "deploy")]
+    if let Command::Register(args) = command {
+        return register::run(*args).await;
+    }
     let source = match task {
         Some(_) => TaskSource::Custom,
         None => TaskSource::Builtin,
@@ -144,6 +155,8 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         Command::Demo(_) | Command::Bench(_) | Command::BenchBaseline | Command::Send(_) => {
             unreachable!("handled above")
         }
+        #[cfg(feature = "deploy")]
+        Command::Register(_) => unreachable!("handled above"),
     }
 }
 

@@ -1,6 +1,7 @@
-//! The Microsoft Graph `resume` API of Lifecycle Workflows (docs/protocol.md §5), with fault injection.
+//! The Microsoft Graph `resume` API of Lifecycle Workflows (docs/protocol.md §5), with fault injection,
+//! and the routing of every Graph request (registration calls go to `registration`).
 //!
-//! Only the resume action exists; every other path gets Graph's OData `404`. The order of
+//! Besides resume and registration, every path gets Graph's OData `404`. The order of
 //! decisions for a resume request is: authentication (`401`), then a scripted answer for that
 //! task processing result, then the random throttle share (`429` + `Retry-After`), then body
 //! validation (`400`), then state. Authentication comes first because Graph throttles and
@@ -23,7 +24,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::identity::GRAPH_RESOURCES;
-use super::{RecordedResume, TenantState};
+use super::{RecordedResume, TenantState, registration};
 
 /// Largest request body the fake reads; resume bodies are tiny.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -51,27 +52,53 @@ struct Correlation {
 }
 
 /// A decided answer, before the correlation headers are added.
-struct Answer {
+pub(crate) struct Answer {
     status: StatusCode,
     error: Option<(&'static str, String)>,
+    body: Option<Value>,
     retry_after_secs: Option<u64>,
 }
 
 impl Answer {
-    fn no_content() -> Self {
+    pub(crate) fn no_content() -> Self {
         Self {
             status: StatusCode::NO_CONTENT,
             error: None,
+            body: None,
             retry_after_secs: None,
         }
     }
 
-    fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// A success with a JSON body.
+    pub(crate) fn json(status: StatusCode, body: Value) -> Self {
+        Self {
+            body: Some(body),
+            status,
+            ..Self::no_content()
+        }
+    }
+
+    /// An OData error.
+    pub(crate) fn error(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             error: Some((code, message.into())),
+            body: None,
             retry_after_secs: None,
         }
+    }
+
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The OData error message, if this is an error.
+    pub(crate) fn error_message(&self) -> Option<&str> {
+        self.error.as_ref().map(|(_, message)| message.as_str())
     }
 }
 
@@ -87,6 +114,18 @@ pub(crate) async fn handle(State(state): State<Arc<TenantState>>, request: Reque
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
     };
     let (parts, body) = request.into_parts();
+    if let Some(target) = registration::target(parts.uri.path()) {
+        let answer = registration::answer(
+            &state,
+            &parts.method,
+            parts.uri.query(),
+            &parts.headers,
+            body,
+            target,
+        )
+        .await;
+        return render(answer, &correlation);
+    }
     let answer = match parse_resume_path(parts.uri.path()) {
         None => Answer::error(
             StatusCode::NOT_FOUND,
@@ -236,7 +275,7 @@ fn throttled(state: &TenantState) -> bool {
 }
 
 /// Checks `Authorization: Bearer <token>` against the tokens the identity endpoint issued.
-fn check_bearer(state: &TenantState, headers: &HeaderMap) -> Result<(), &'static str> {
+pub(crate) fn check_bearer(state: &TenantState, headers: &HeaderMap) -> Result<(), &'static str> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -334,7 +373,15 @@ fn parse_resume_path(path: &str) -> Option<ResumeTarget> {
 
 fn render(answer: Answer, correlation: &Correlation) -> Response {
     let mut response = match answer.error {
-        None => answer.status.into_response(),
+        None => match answer.body {
+            None => answer.status.into_response(),
+            Some(body) => (
+                answer.status,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response(),
+        },
         Some((code, message)) => {
             let body = json!({
                 "error": {
@@ -370,7 +417,7 @@ fn render(answer: Answer, correlation: &Correlation) -> Response {
     response
 }
 
-fn utc_now() -> String {
+pub(crate) fn utc_now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()

@@ -15,7 +15,9 @@
 //! JWS assembly and caller keys), `minter` (access tokens, signed HTTP requests, forging),
 //! `caller_auth` (how a caller authenticates), `lcw` (callout builder), `local_caller` (the LCW
 //! caller's signature over HTTP, for other local processes), `record` (what the fake observed
-//! and what it is scripted to answer).
+//! and what it is scripted to answer), `registration` (the extension, workflow and
+//! task-definition APIs a registration calls) and `registration_schema` (their bodies, checked
+//! field by field).
 
 mod caller_auth;
 mod discovery;
@@ -27,6 +29,8 @@ mod lcw;
 mod local_caller;
 mod minter;
 mod record;
+mod registration;
+mod registration_schema;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -52,6 +56,7 @@ pub use minter::{
     LIFECYCLE_WORKFLOWS_APP_ID, Minter, PopRequest, SigningKey, cnf,
 };
 pub use record::{RecordedResume, ScriptedResponse};
+pub use registration::RecordedRegistration;
 
 /// The fictitious tenant id used when none is configured.
 pub const DEFAULT_TENANT_ID: &str = "8f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b";
@@ -108,6 +113,7 @@ pub(crate) struct GraphState {
     pub(crate) resumes: Vec<RecordedResume>,
     pub(crate) resumed_ids: HashSet<String>,
     pub(crate) scripts: HashMap<String, VecDeque<ScriptedResponse>>,
+    pub(crate) registration: registration::RegistrationState,
 }
 
 /// State shared by the server's handlers and the [`TenantEmulator`] handle.

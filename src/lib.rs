@@ -18,8 +18,11 @@
 //! - [`host`]: the Azure Functions custom-handler adapter; [`standalone`]: the same pipeline
 //!   behind a plain HTTP server with an in-process worker pool.
 //! - [`config`] and [`settings`]: app settings, validated once.
-//! - [`cli`]: the `lcw-handler` command (`host`, `serve`, `check`, `demo`). Only the CLI's
-//!   `demo` uses the local emulators (crate `lcw-emulator`); no production path does.
+//! - [`cli`]: the `lcw-handler` command (`host`, `serve`, `check`, `demo`, `bench`, `package`,
+//!   `new`). Only the CLI's `demo` and `bench` use the local emulators (crate `lcw-emulator`);
+//!   no production path does.
+//! - `deploy` (feature `deploy`): `package` (the deployment zip, the glibc floor) and `new`
+//!   (a task crate of your own); reached from the CLI only.
 
 #![warn(missing_docs)]
 
@@ -30,6 +33,8 @@ pub mod callout_reply;
 pub mod cli;
 pub mod config;
 pub mod credential;
+#[cfg(feature = "deploy")]
+pub mod deploy;
 pub mod graph;
 pub mod host;
 pub mod http_client;

@@ -1,4 +1,4 @@
-//! The `lcw-handler` command line: `host`, `serve`, `check`, `demo`.
+//! The `lcw-handler` command line: `host`, `serve`, `check`, `demo`, `bench`, `package`, `new`.
 //!
 //! Thin by design: it parses arguments, validates settings into a [`Config`], and calls the
 //! library. Errors are printed once, to stderr, naming the setting or flag at fault.
@@ -9,6 +9,10 @@ mod app_root;
 mod bench;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "deploy")]
+mod new;
+#[cfg(feature = "deploy")]
+mod package;
 mod serve;
 
 use std::net::SocketAddr;
@@ -60,6 +64,14 @@ enum Command {
     #[cfg(feature = "demo")]
     #[command(hide = true)]
     BenchBaseline,
+    /// Build the production binary for the Functions Linux workers (glibc 2.28) and write the
+    /// deployment zip: host.json, one folder per function, the executable.
+    #[cfg(feature = "deploy")]
+    Package(package::PackageArgs),
+    /// Create a task crate of your own: Cargo.toml, src/main.rs, host.json, function/ and the
+    /// deployment files, ready for `cargo run -- demo` and `cargo run -- package`.
+    #[cfg(feature = "deploy")]
+    New(new::NewArgs),
 }
 
 /// Runs the CLI with a custom task: the entry point of a user's own binary.
@@ -100,6 +112,12 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         Command::BenchBaseline => return bench::baseline::run().await,
         _ => {}
     }
+    #[cfg(feature = "deploy")]
+    match command {
+        Command::Package(args) => return package::run(args),
+        Command::New(args) => return new::run(args),
+        _ => {}
+    }
     let config = match Config::from_env() {
         Ok(config) => Arc::new(config),
         Err(e) => {
@@ -115,6 +133,8 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         Command::Demo(_) | Command::Bench(_) | Command::BenchBaseline => {
             unreachable!("handled above")
         }
+        #[cfg(feature = "deploy")]
+        Command::Package(_) | Command::New(_) => unreachable!("handled above"),
     }
 }
 

@@ -138,6 +138,26 @@ async fn new_can_depend_on_lcw_handler_from_git() {
 }
 
 #[tokio::test]
+async fn new_fills_an_existing_empty_folder_and_leaves_no_scratch_behind() {
+    use std::os::unix::fs::MetadataExt;
+    let scratch = Scratch::new("scaffold-empty");
+    let dir = scratch.join("empty-task");
+    std::fs::create_dir_all(&dir).unwrap();
+    let inode = std::fs::metadata(&dir).unwrap().ino();
+    let output = new_crate(&dir, &[]).await;
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().ino(),
+        inode,
+        "the folder itself is kept (it may be someone's current directory)"
+    );
+    assert!(dir.join("Cargo.toml").is_file());
+    assert!(dir.join("function/process/function.json").is_file());
+    let siblings: Vec<_> = std::fs::read_dir(&scratch.0).unwrap().collect();
+    assert_eq!(siblings.len(), 1, "no scratch folder left beside it");
+}
+
+#[tokio::test]
 async fn new_refuses_a_folder_with_something_in_it_and_changes_nothing() {
     let scratch = Scratch::new("scaffold-occupied");
     let dir = scratch.join("occupied");

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::elf::{ElfError, ElfNeeds, GlibcVersion, read_needs};
+use super::elf::{ElfNeeds, GlibcVersion, read_needs};
 
 /// The newest glibc a deployed binary may need.
 pub const GLIBC_FLOOR: GlibcVersion = GlibcVersion::new(2, 28);
@@ -61,7 +61,7 @@ impl fmt::Display for Refusal {
             ),
             Refusal::GlibcTooNew(needed) => write!(
                 f,
-                "it needs glibc {needed}, newer than {GLIBC_FLOOR}, so it would not start on Microsoft's Functions images (Debian 11 has glibc 2.31): it was built against this machine's glibc; {LINUX_BUILD_FIX}"
+                "it needs glibc {needed}, newer than {GLIBC_FLOOR}, so it would not start on Microsoft's Functions images (Debian 11 has glibc 2.31); {LINUX_BUILD_FIX}"
             ),
             Refusal::ContainsEmulators => write!(
                 f,
@@ -84,12 +84,7 @@ impl fmt::Display for Refused {
 
 /// Checks a binary against everything the Functions Linux workers require of it.
 pub fn check(binary: &[u8]) -> Result<Deployable, Refused> {
-    let needs = match read_needs(binary) {
-        Ok(needs) => needs,
-        Err(e @ (ElfError::NotElf | ElfError::Not64Bit | ElfError::Malformed(_))) => {
-            return Err(Refused(vec![Refusal::NotLinux(e.to_string())]));
-        }
-    };
+    let needs = read_needs(binary).map_err(|e| Refused(vec![Refusal::NotLinux(e.to_string())]))?;
     let mut refusals = refusals_for(&needs);
     if contains_emulators(binary) {
         refusals.push(Refusal::ContainsEmulators);

@@ -251,12 +251,10 @@ fn checked_source(source: &LcwHandlerSource) -> Result<LcwHandlerSource, Scaffol
     }
 }
 
-/// Writes every file into a scratch folder beside `dir`, then renames it to `dir`.
+/// Writes every file into a scratch folder beside `dir`, then moves it into place: renamed to
+/// `dir` when that is new; entry by entry when `dir` is an existing empty folder (which may be
+/// someone's current directory, so it is kept rather than replaced).
 fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), ScaffoldError> {
-    let write_error = |path: &Path| {
-        let path = path.to_owned();
-        move |source| ScaffoldError::Write { path, source }
-    };
     let absolute = std::path::absolute(dir).map_err(write_error(dir))?;
     let parent = absolute.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(parent).map_err(write_error(parent))?;
@@ -266,21 +264,37 @@ fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), ScaffoldErro
         .unwrap_or_default();
     let scratch = parent.join(format!(".{name}.new-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
-    let result = files
-        .iter()
-        .try_for_each(|(relative, bytes)| {
-            let path = scratch.join(relative);
-            if let Some(folder) = path.parent() {
-                std::fs::create_dir_all(folder).map_err(write_error(folder))?;
-            }
-            std::fs::write(&path, bytes).map_err(write_error(&path))
-        })
-        // rename(2) replaces an empty folder, which is all `dir` may be by now.
-        .and_then(|()| std::fs::rename(&scratch, &absolute).map_err(write_error(dir)));
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&scratch);
-    }
+    let result = write_files(&scratch, files).and_then(|()| move_into_place(&scratch, &absolute));
+    let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> ScaffoldError + use<> {
+    let path = path.to_owned();
+    move |source| ScaffoldError::Write { path, source }
+}
+
+fn write_files(root: &Path, files: &[(String, Vec<u8>)]) -> Result<(), ScaffoldError> {
+    for (relative, bytes) in files {
+        let path = root.join(relative);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).map_err(write_error(folder))?;
+        }
+        std::fs::write(&path, bytes).map_err(write_error(&path))?;
+    }
+    Ok(())
+}
+
+fn move_into_place(scratch: &Path, dir: &Path) -> Result<(), ScaffoldError> {
+    if !dir.exists() {
+        return std::fs::rename(scratch, dir).map_err(write_error(dir));
+    }
+    for entry in std::fs::read_dir(scratch).map_err(write_error(scratch))? {
+        let entry = entry.map_err(write_error(scratch))?;
+        let target = dir.join(entry.file_name());
+        std::fs::rename(entry.path(), &target).map_err(write_error(&target))?;
+    }
+    Ok(())
 }
 
 /// A TOML basic string.

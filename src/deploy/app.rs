@@ -277,6 +277,88 @@ mod tests {
         }
     }
 
+    /// A crate root in a scratch folder, removed on drop.
+    struct Root(PathBuf);
+    impl Root {
+        fn new(name: &str, host_json: &str, functions: &[(&str, &str)]) -> Root {
+            let path =
+                std::env::temp_dir().join(format!("lcw-handler-app-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(path.join(FUNCTIONS_DIR)).unwrap();
+            std::fs::write(path.join(HOST_JSON), host_json).unwrap();
+            for (function, json) in functions {
+                let folder = path.join(FUNCTIONS_DIR).join(function);
+                std::fs::create_dir_all(&folder).unwrap();
+                std::fs::write(folder.join(FUNCTION_JSON), json).unwrap();
+            }
+            Root(path)
+        }
+    }
+    impl Drop for Root {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const HOST: &str =
+        r#"{"CustomHandler": {"Description": {"DefaultExecutablePath": "bin/handler"}}}"#;
+    const BINDINGS: &str = r#"{"bindings": [{"type": "queueTrigger"}]}"#;
+
+    #[test]
+    fn keys_are_case_insensitive_and_other_files_are_left_out() {
+        let root = Root::new("casing", HOST, &[("b", BINDINGS), ("a", BINDINGS)]);
+        std::fs::write(root.0.join(FUNCTIONS_DIR).join("README.md"), "notes").unwrap();
+        std::fs::create_dir_all(root.0.join(FUNCTIONS_DIR).join("drafts")).unwrap();
+        let app = FunctionApp::read(&root.0).unwrap();
+        assert_eq!(app.executable, "bin/handler");
+        let names: Vec<&str> = app.functions.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["a", "b"],
+            "sorted; folders without function.json skipped"
+        );
+    }
+
+    #[test]
+    fn unusable_app_files_are_named() {
+        let error = |root: &Root| FunctionApp::read(&root.0).unwrap_err().to_string();
+        let root = Root::new("no-functions", HOST, &[]);
+        assert!(
+            error(&root).contains("holds no function folder"),
+            "{}",
+            error(&root)
+        );
+        let root = Root::new("no-bindings", HOST, &[("callout", "{}")]);
+        assert!(
+            error(&root).contains("function.json: has no \"bindings\""),
+            "{}",
+            error(&root)
+        );
+        let root = Root::new("bad-json", HOST, &[("callout", "{")]);
+        assert!(error(&root).contains("not valid JSON"), "{}", error(&root));
+        let root = Root::new("no-path", r#"{"version": "2.0"}"#, &[("callout", BINDINGS)]);
+        assert!(
+            error(&root).contains("customHandler.description.defaultExecutablePath is missing"),
+            "{}",
+            error(&root)
+        );
+        let clash = r#"{"customHandler": {"description": {"defaultExecutablePath": "callout/function.json"}}}"#;
+        let root = Root::new("clash", clash, &[("callout", BINDINGS)]);
+        assert!(
+            error(&root).contains("configuration files"),
+            "{}",
+            error(&root)
+        );
+        let missing = Root::new("missing-host", HOST, &[("callout", BINDINGS)]);
+        std::fs::remove_file(missing.0.join(HOST_JSON)).unwrap();
+        assert!(
+            error(&missing).starts_with("cannot read"),
+            "{}",
+            error(&missing)
+        );
+        assert!(error(&missing).contains("host.json"), "{}", error(&missing));
+    }
+
     #[test]
     fn the_repositorys_own_app_reads() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -73,7 +73,7 @@ pub enum PackageError {
     #[error(transparent)]
     Build(#[from] BuildError),
     /// The binary cannot be read.
-    #[error("--binary {path}: cannot read it: {source}")]
+    #[error("cannot read the binary {path}: {source}")]
     ReadBinary {
         /// The file.
         path: PathBuf,
@@ -113,22 +113,15 @@ pub fn package(
         Some(binary) => binary.clone(),
         None => build(options, &crate_root, progress)?,
     };
-    let bytes = std::fs::read(&binary).map_err(|source| PackageError::ReadBinary {
-        path: binary.clone(),
-        source,
-    })?;
-    let deployable = deployable::check(&bytes).map_err(|refused| PackageError::Refused {
-        binary: binary.clone(),
-        refused,
-    })?;
+    let (bytes, glibc) = read_deployable(&binary)?;
     let entries = archive::entries(&app, &bytes);
+    if let Some(stage) = &options.stage {
+        archive::write_stage(&entries, stage, &crate_root)?;
+    }
     let zip = options
         .output
         .clone()
         .unwrap_or_else(|| crate_root.join(DEFAULT_OUTPUT));
-    if let Some(stage) = &options.stage {
-        archive::write_stage(&entries, stage, &crate_root)?;
-    }
     let zip_bytes = archive::write_zip(&entries, &zip)?;
     Ok(Packaged {
         zip,
@@ -136,10 +129,23 @@ pub fn package(
         stage: options.stage.clone(),
         binary,
         binary_bytes: bytes.len() as u64,
-        executable: app.executable.clone(),
-        glibc: deployable.glibc,
-        functions: app.functions.iter().map(|f| f.name.clone()).collect(),
+        executable: app.executable,
+        glibc,
+        functions: app.functions.into_iter().map(|f| f.name).collect(),
     })
+}
+
+/// The binary's bytes, once it passed every check, and the newest glibc it needs.
+fn read_deployable(binary: &Path) -> Result<(Vec<u8>, Option<GlibcVersion>), PackageError> {
+    let bytes = std::fs::read(binary).map_err(|source| PackageError::ReadBinary {
+        path: binary.to_owned(),
+        source,
+    })?;
+    let deployable = deployable::check(&bytes).map_err(|refused| PackageError::Refused {
+        binary: binary.to_owned(),
+        refused,
+    })?;
+    Ok((bytes, deployable.glibc))
 }
 
 /// The folder holding `Cargo.toml` (`.` for a bare `Cargo.toml`).

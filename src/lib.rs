@@ -18,10 +18,12 @@
 //! - [`host`]: the Azure Functions custom-handler adapter; [`standalone`]: the same pipeline
 //!   behind a plain HTTP server with an in-process worker pool.
 //! - [`config`] and [`settings`]: app settings, validated once.
-//! - [`cli`]: the `lcw-handler` command (`host`, `serve`, `check`, `demo`, `register`). Only the
-//!   CLI's `demo` uses the local emulators (crate `lcw-emulator`); no production path does.
-//! - `deploy` (feature `deploy`): deployment tooling such as `register`; never loaded while
-//!   serving.
+//! - [`cli`]: the `lcw-handler` command (`host`, `serve`, `check`, `demo`, `bench`, `send`,
+//!   `package`, `new`, `register`). Only the CLI's `demo`, `bench`, `send` and
+//!   `serve --with-local-tenant` use the local emulators (crate `lcw-emulator`); no production
+//!   path does.
+//! - `deploy` (feature `deploy`): `package` (the deployment zip, the glibc floor), `new` (a task
+//!   crate of your own) and `register` (the extension in Graph); reached from the CLI only.
 
 #![warn(missing_docs)]
 

@@ -1,4 +1,5 @@
-//! The `lcw-handler` command line: `host`, `serve`, `check`, `demo`, `register`.
+//! The `lcw-handler` command line: `host`, `serve`, `check`, `demo`, `bench`, `send`,
+//! `package`, `new`, `register`.
 //!
 //! Thin by design: it parses arguments, validates settings into a [`Config`], and calls the
 //! library. Errors are printed once, to stderr, naming the setting or flag at fault.
@@ -21,6 +22,10 @@ mod progress;
 mod send;
 #[cfg(feature = "deploy")]
 mod register;
+#[cfg(feature = "deploy")]
+mod new;
+#[cfg(feature = "deploy")]
+mod package;
 mod serve;
 
 use std::net::SocketAddr;
@@ -86,6 +91,14 @@ enum Command {
     /// task to a workflow) so that Lifecycle Workflows calls this deployment.
     #[cfg(feature = "deploy")]
     Register(Box<register::RegisterArgs>),
+    /// Build the production binary for the Functions Linux workers (glibc 2.28) and write the
+    /// deployment zip: host.json, one folder per function, the executable.
+    #[cfg(feature = "deploy")]
+    Package(package::PackageArgs),
+    /// Create a task crate of your own: Cargo.toml, src/main.rs, host.json, function/ and the
+    /// deployment files, ready for `cargo run -- demo` and `cargo run -- package`.
+    #[cfg(feature = "deploy")]
+    New(new::NewArgs),
 }
 
 /// Runs the CLI with a custom task: the entry point of a user's own binary.
@@ -131,10 +144,13 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         } => return local_tenant::run(listen).await,
         _ => {}
     }
-    // Registration reads flags and the azd environment, not the handler's app settings.
+    // Deployment commands read flags (and the azd environment), not the handler's app settings.
     #[cfg(feature = "deploy")]
-    if let Command::Register(args) = command {
-        return register::run(*args).await;
+    match command {
+        Command::Register(args) => return register::run(*args).await,
+        Command::Package(args) => return package::run(args),
+        Command::New(args) => return new::run(args),
+        _ => {}
     }
     let source = match task {
         Some(_) => TaskSource::Custom,
@@ -156,7 +172,9 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
             unreachable!("handled above")
         }
         #[cfg(feature = "deploy")]
-        Command::Register(_) => unreachable!("handled above"),
+        Command::Register(_) | Command::Package(_) | Command::New(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 

@@ -78,13 +78,28 @@ impl Harness {
         env: &[(&str, &str)],
         tenant: TenantOptions,
     ) -> Harness {
-        let tenant = TenantEmulator::start(tenant)
-            .await
-            .expect("tenant emulator starts");
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let mut options = HostOptions::new(&root);
         options.functions_dir = Some(root.join("function"));
         options.executable = Some(binary);
+        Harness::start_host(options, env, tenant).await
+    }
+
+    /// Starts the function app in `app_root` exactly as the host finds it there: its own
+    /// `host.json`, function folders and executable (`defaultExecutablePath`).
+    pub async fn start_app(app_root: &Path, env: &[(&str, &str)]) -> Harness {
+        let options = HostOptions::new(app_root);
+        Harness::start_host(options, env, TenantOptions::default()).await
+    }
+
+    async fn start_host(
+        mut options: HostOptions,
+        env: &[(&str, &str)],
+        tenant: TenantOptions,
+    ) -> Harness {
+        let tenant = TenantEmulator::start(tenant)
+            .await
+            .expect("tenant emulator starts");
         // Redeliver at once: the tests are about what happens, not about waiting.
         options.visibility_timeout = Some(Duration::from_millis(10));
         options.env = vec![

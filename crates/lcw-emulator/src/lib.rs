@@ -33,3 +33,15 @@
 
 pub mod functions_host;
 pub mod tenant;
+
+/// A string every binary that links the emulators carries, and no other binary does:
+/// `lcw-handler package` refuses a binary containing it, so a build with the `demo` feature is
+/// never deployed. The emulators' entry points ([`tenant::TenantEmulator::start`],
+/// [`functions_host::FunctionsHost::start`]) keep it alive through any optimisation.
+pub const LINKED_MARKER: &str =
+    "lcw-emulator: local stand-ins for the tenant and the Functions host, never deployed";
+
+/// Keeps [`LINKED_MARKER`] in the binary of whoever can start an emulator.
+pub(crate) fn keep_linked_marker() {
+    std::hint::black_box(LINKED_MARKER);
+}

@@ -201,6 +201,7 @@ impl FunctionsHost {
     /// Reads the configuration, starts the handler and waits until it answers `GET /`, then
     /// starts the queue dispatchers.
     pub async fn start(options: HostOptions) -> Result<FunctionsHost, HostError> {
+        crate::keep_linked_marker();
         let app_root = std::path::absolute(&options.app_root).unwrap_or(options.app_root.clone());
         let settings = Settings {
             app_settings: options.env.clone(),

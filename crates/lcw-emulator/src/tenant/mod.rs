@@ -157,6 +157,7 @@ pub struct TenantEmulator {
 impl TenantEmulator {
     /// Binds `127.0.0.1:0`, generates the tenant's RSA-2048 signing key, and starts serving.
     pub async fn start(options: TenantOptions) -> std::io::Result<TenantEmulator> {
+        crate::keep_linked_marker();
         let keys = keys::KeyStore::generate()
             .map_err(|_| std::io::Error::other("generating the tenant signing key failed"))?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;

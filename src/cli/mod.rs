@@ -16,16 +16,16 @@ mod failure_reason;
 mod interrupt;
 #[cfg(feature = "demo")]
 mod local_tenant;
-#[cfg(feature = "demo")]
-mod progress;
-#[cfg(feature = "demo")]
-mod send;
-#[cfg(feature = "deploy")]
-mod register;
 #[cfg(feature = "deploy")]
 mod new;
 #[cfg(feature = "deploy")]
 mod package;
+#[cfg(feature = "demo")]
+mod progress;
+#[cfg(feature = "deploy")]
+mod register;
+#[cfg(feature = "demo")]
+mod send;
 mod serve;
 
 use std::net::SocketAddr;

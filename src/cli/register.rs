@@ -241,7 +241,7 @@ fn print_settings(inputs: &RegisterInputs, prefix: &str) {
         println!("{prefix}  {}={}  ({status})", check.name, check.required);
         if let Verdict::Differs { deployed, source } = &check.verdict {
             let consequence = if check.name == LCW_POP_PATH {
-                "the handler will reject every callout of this extension (401)"
+                "every callout of this extension will be refused (401 from the handler on the direct route; the forwarder Logic App's policy refuses it on the forwarder route)"
             } else {
                 "the handler will plan its deadline for a different callback window"
             };

@@ -8,7 +8,6 @@
 //! package where a deployment would pick it up.
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use zip::write::SimpleFileOptions;
@@ -161,9 +160,21 @@ fn write_tree(entries: &[Entry<'_>], root: &Path) -> Result<(), ArchiveError> {
             std::fs::create_dir_all(parent).map_err(write_error(parent))?;
         }
         std::fs::write(&path, entry.bytes).map_err(write_error(&path))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(entry.mode))
-            .map_err(write_error(&path))?;
+        set_mode(&path, entry.mode)?;
     }
+    Ok(())
+}
+
+/// Gives a staged file its mode. Only Unix file systems keep one; elsewhere the zip, which
+/// records the mode itself, is what must be deployed (azure.yaml deploys the zip).
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> Result<(), ArchiveError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(write_error(path))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> Result<(), ArchiveError> {
     Ok(())
 }
 
@@ -301,11 +312,15 @@ mod tests {
         let entries = entries(&app, b"ELF");
         let stage = dir.0.join("stage");
         write_stage(&entries, &stage, &dir.0.join("crate")).unwrap();
-        let mode = std::fs::metadata(stage.join("bin/handler"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o755);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(stage.join("bin/handler"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o755);
+        }
         std::fs::write(stage.join("stale.txt"), "from an older package").unwrap();
         write_stage(&entries, &stage, &dir.0.join("crate")).unwrap();
         assert!(

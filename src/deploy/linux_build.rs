@@ -64,15 +64,24 @@ impl BuildTools {
 
     /// `program` in one of the `PATH` folders, if it is there and executable.
     fn find_on_path(&self, program: &str) -> Option<PathBuf> {
-        use std::os::unix::fs::PermissionsExt;
         let path = self.path.as_deref()?;
+        let program = format!("{program}{}", std::env::consts::EXE_SUFFIX);
         std::env::split_paths(path)
-            .map(|dir| dir.join(program))
-            .find(|candidate| {
-                std::fs::metadata(candidate)
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            })
+            .map(|dir| dir.join(&program))
+            .find(|candidate| is_executable(candidate))
     }
+}
+
+#[cfg(unix)]
+fn is_executable(candidate: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Without execute bits, a file with the platform's executable suffix is taken as a program.
+#[cfg(not(unix))]
+fn is_executable(candidate: &Path) -> bool {
+    candidate.is_file()
 }
 
 /// The toolchain that builds the Linux binary.
@@ -301,6 +310,7 @@ mod tests {
         assert!(args.contains(&OsStr::new("--no-default-features")));
     }
 
+    #[cfg(unix)]
     #[test]
     fn cargo_zigbuild_on_path_is_preferred_and_its_absence_names_the_fix() {
         let venv = std::env::temp_dir().join(format!("lcw-handler-venv-{}", std::process::id()));

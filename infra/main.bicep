@@ -232,3 +232,5 @@ output LCW_POP_PATH string = popPath
 output LCW_CALLBACK_TIMEOUT string = callbackTimeout
 output IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName

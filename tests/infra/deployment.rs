@@ -12,7 +12,7 @@ use crate::{FRONT_DOORS, setting};
 /// Lifecycle Workflows' application id (docs/protocol.md §3.5).
 const LIFECYCLE_WORKFLOWS_APP_ID: &str = "ce79fdc4-cd1d-4ea5-8139-e74d7dbe0bb7";
 /// Contract A: exactly these outputs, nothing else (and nothing secret).
-const CONTRACT_A_OUTPUTS: [&str; 11] = [
+const CONTRACT_A_OUTPUTS: [&str; 13] = [
     "AZURE_SUBSCRIPTION_ID",
     "AZURE_RESOURCE_GROUP",
     "FUNCTION_APP_NAME",
@@ -24,6 +24,8 @@ const CONTRACT_A_OUTPUTS: [&str; 11] = [
     "LCW_CALLBACK_TIMEOUT",
     "IDENTITY_CLIENT_ID",
     "IDENTITY_PRINCIPAL_ID",
+    "STORAGE_ACCOUNT_NAME",
+    "APPLICATIONINSIGHTS_NAME",
 ];
 /// Built-in role definition ids (docs/infra.md, "Roles").
 const STORAGE_BLOB_DATA_OWNER: &str = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";

@@ -27,9 +27,12 @@
 //!   messages into JSON-protocol invocations, and interprets the replies (outputs, logs, queue
 //!   retries, poison queues).
 //!
+//! - [`time_limit`]: the bound every integration test runs under, so a hang is a failure.
+//!
 //! What each emulator reproduces faithfully, and what it does not, is listed in the crate's
 //! `README.md`.
 #![warn(missing_docs)]
 
 pub mod functions_host;
 pub mod tenant;
+pub mod time_limit;

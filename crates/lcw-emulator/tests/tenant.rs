@@ -3,8 +3,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lcw_emulator::tenant::{
-    CalloutManager, CalloutSpec, CalloutSubject, CalloutTask, CalloutWorkflow, ScriptedResponse,
-    TenantEmulator, TenantOptions,
+    CalloutManager, CalloutSpec, CalloutSubject, CalloutTask, CalloutWorkflow, IdentityOutage,
+    ScriptedResponse, TenantEmulator, TenantOptions,
 };
 use serde_json::{Value, json};
 
@@ -613,6 +613,138 @@ async fn joiner_wave_is_plausible_and_varied() {
         first_upn(&wave[5]),
         first_upn(&again[5]),
         "names are deterministic"
+    );
+    tenant.shutdown().await;
+}
+
+/// A token request that may fail at the connection level.
+async fn try_fetch_token(tenant: &TenantEmulator) -> Result<reqwest::Response, reqwest::Error> {
+    client()
+        .get(format!(
+            "{}?api-version=2019-08-01&resource={GRAPH}",
+            tenant.identity_endpoint()
+        ))
+        .header("x-identity-header", tenant.identity_header())
+        .header("metadata", "true")
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn identity_outage_answers_5xx_until_it_ends_while_graph_keeps_answering() {
+    let tenant = TenantEmulator::start(TenantOptions::default())
+        .await
+        .unwrap();
+    let token = graph_token(&tenant).await;
+    tenant.set_identity_available(false).await;
+    let down = try_fetch_token(&tenant).await.expect("the service answers");
+    assert_eq!(down.status(), 503);
+    let body: Value = down.json().await.unwrap();
+    assert_eq!(body["statusCode"], 503, "App Service's error shape: {body}");
+    // Graph is another service: a token issued before the outage still works.
+    assert_eq!(
+        resume(&tenant, Some(&token), "during-outage", RESUME_BODY)
+            .await
+            .status(),
+        204
+    );
+    tenant
+        .set_identity_outage(Some(IdentityOutage::Status(500)))
+        .await;
+    assert_eq!(try_fetch_token(&tenant).await.unwrap().status(), 500);
+    tenant.set_identity_available(true).await;
+    assert_eq!(try_fetch_token(&tenant).await.unwrap().status(), 200);
+    assert_eq!(tenant.identity_requests(), 4, "every request is counted");
+    assert_eq!(tenant.token_fetches(), 2, "only issued tokens are fetches");
+    tenant.shutdown().await;
+}
+
+#[tokio::test]
+async fn identity_outage_can_refuse_connections_then_serve_on_the_same_port() {
+    let tenant = TenantEmulator::start(TenantOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(try_fetch_token(&tenant).await.unwrap().status(), 200);
+    tenant
+        .set_identity_outage(Some(IdentityOutage::Refused))
+        .await;
+    let refused = try_fetch_token(&tenant).await.unwrap_err();
+    assert!(refused.is_connect(), "refused, not answered: {refused}");
+    assert!(try_fetch_token(&tenant).await.unwrap_err().is_connect());
+    assert_eq!(
+        tenant.identity_requests(),
+        1,
+        "a refused connection is never a request"
+    );
+    tenant.set_identity_outage(None).await;
+    let back = try_fetch_token(&tenant).await.unwrap();
+    assert_eq!(
+        back.status(),
+        200,
+        "same endpoint, same port, serving again"
+    );
+    tenant.shutdown().await;
+}
+
+#[tokio::test]
+async fn identity_script_fails_the_next_requests_then_the_service_recovers() {
+    let tenant = TenantEmulator::start(TenantOptions::default())
+        .await
+        .unwrap();
+    tenant.script_identity(vec![
+        ScriptedResponse::status(500),
+        ScriptedResponse::status(502),
+    ]);
+    assert_eq!(try_fetch_token(&tenant).await.unwrap().status(), 500);
+    assert_eq!(try_fetch_token(&tenant).await.unwrap().status(), 502);
+    assert_eq!(try_fetch_token(&tenant).await.unwrap().status(), 200);
+    assert_eq!(tenant.token_fetches(), 1);
+    tenant.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_identity_endpoint_answers_late() {
+    let tenant = TenantEmulator::start(TenantOptions::default())
+        .await
+        .unwrap();
+    tenant
+        .set_identity_outage(Some(IdentityOutage::Slow(Duration::from_secs(30))))
+        .await;
+    let impatient = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let error = impatient
+        .get(format!(
+            "{}?api-version=2019-08-01&resource={GRAPH}",
+            tenant.identity_endpoint()
+        ))
+        .header("x-identity-header", tenant.identity_header())
+        .send()
+        .await
+        .expect_err("no answer within 200 ms of a 30 s delay");
+    assert!(error.is_timeout(), "{error}");
+    tenant.set_identity_outage(None).await;
+    assert_eq!(try_fetch_token(&tenant).await.unwrap().status(), 200);
+    tenant.shutdown().await;
+}
+
+#[tokio::test]
+async fn revoked_tokens_get_401_and_a_fresh_token_works() {
+    let tenant = TenantEmulator::start(TenantOptions::default())
+        .await
+        .unwrap();
+    let old = graph_token(&tenant).await;
+    tenant.revoke_tokens();
+    let refused = resume(&tenant, Some(&old), "revoked", RESUME_BODY).await;
+    assert_eq!(refused.status(), 401);
+    let fresh = graph_token(&tenant).await;
+    assert_eq!(
+        resume(&tenant, Some(&fresh), "revoked", RESUME_BODY)
+            .await
+            .status(),
+        204
     );
     tenant.shutdown().await;
 }

@@ -7,6 +7,7 @@
 //! cargo bench --bench token_outage                           # K=4, N=120 s, 503 answers
 //! cargo bench --bench token_outage -- --tasks 8 --outage-secs 60 --mode refused
 //! cargo test --bench token_outage -- --outage-secs 20        # a debug build, quicker to build
+//! cargo bench --bench token_outage -- --handler /tmp/old/lcw-handler   # another build, to compare
 //! ```
 //!
 //! The figures are printed, never asserted: the behavioural guarantees (a failed delivery, a
@@ -22,6 +23,7 @@ use lcw_emulator::tenant::{IdentityOutage, LcwAuth, TenantEmulator, TenantOption
 const CALLOUT_PATH: &str = "/api/lifecycle/callout";
 
 struct Args {
+    handler: PathBuf,
     tasks: usize,
     outage: Duration,
     retry_window_secs: u64,
@@ -30,6 +32,7 @@ struct Args {
 
 fn args() -> Result<Args, String> {
     let mut parsed = Args {
+        handler: PathBuf::from(env!("CARGO_BIN_EXE_lcw-handler")),
         tasks: 4,
         outage: Duration::from_secs(120),
         retry_window_secs: 10,
@@ -39,6 +42,7 @@ fn args() -> Result<Args, String> {
     while let Some(flag) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match flag.as_str() {
+            "--handler" => parsed.handler = PathBuf::from(value("--handler")?),
             "--tasks" => parsed.tasks = number(&value("--tasks")?)?,
             "--outage-secs" => {
                 parsed.outage = Duration::from_secs(number(&value("--outage-secs")?)? as u64)
@@ -83,7 +87,7 @@ async fn run() -> Result<(), String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut options = HostOptions::new(&root);
     options.functions_dir = Some(root.join("function"));
-    options.executable = Some(PathBuf::from(env!("CARGO_BIN_EXE_lcw-handler")));
+    options.executable = Some(args.handler.clone());
     options.visibility_timeout = Some(Duration::from_secs(1));
     options.env = vec![
         ("IDENTITY_ENDPOINT".into(), tenant.identity_endpoint()),

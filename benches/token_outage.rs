@@ -65,7 +65,8 @@ fn args() -> Result<Args, String> {
 }
 
 fn number(text: &str) -> Result<usize, String> {
-    text.parse().map_err(|_| format!("{text:?} is not a number"))
+    text.parse()
+        .map_err(|_| format!("{text:?} is not a number"))
 }
 
 #[tokio::main]
@@ -115,9 +116,7 @@ async fn run() -> Result<(), String> {
     );
     tenant.set_identity_outage(Some(args.mode)).await;
     let outage_started = Instant::now();
-    let lcw = tenant
-        .lcw()
-        .with_auth(LcwAuth::Pop(tenant.pop_settings()));
+    let lcw = tenant.lcw().with_auth(LcwAuth::Pop(tenant.pop_settings()));
     for callout in lcw.joiner_wave(args.tasks) {
         let response = host
             .send(callout.http_request(CALLOUT_PATH))
@@ -149,7 +148,10 @@ async fn run() -> Result<(), String> {
 }
 
 fn report(deliveries: &[InvocationRecord], tenant: &TenantEmulator, started: Instant) {
-    println!("\n{:<10} {:>8} {:>12}  outcome", "task", "delivery", "waited");
+    println!(
+        "\n{:<10} {:>8} {:>12}  outcome",
+        "task", "delivery", "waited"
+    );
     let task_of = |r: &InvocationRecord| -> String {
         r.trigger_message
             .as_deref()

@@ -10,7 +10,7 @@ use tracing::{error, info, warn};
 
 use super::{EXIT_RESTART, port_from_env};
 use crate::config::{AuthMode, Config};
-use crate::credential::managed_identity;
+use crate::credential::managed_identity_source;
 use crate::graph::GraphClient;
 use crate::host::{HostJson, HostState};
 use crate::logging;
@@ -19,8 +19,8 @@ use crate::settings::{FUNCTIONS_APP_ROOT_PATH, FUNCTIONS_CUSTOMHANDLER_PORT, LCW
 use crate::task::{Task, builtin};
 
 fn pipeline(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Result<Pipeline, String> {
-    let credential = managed_identity(&config.identity).map_err(|e| e.to_string())?;
-    let graph = GraphClient::new(&config.graph, credential);
+    let tokens = managed_identity_source(&config.identity).map_err(|e| e.to_string())?;
+    let graph = GraphClient::with_tokens(&config.graph, tokens);
     let task = task.unwrap_or_else(|| builtin::from_setting(&config.builtin_task));
     Ok(Pipeline::new(task, graph, config))
 }

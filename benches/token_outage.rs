@@ -4,7 +4,7 @@
 //! ended, how many deliveries the host made, and when each task was resumed.
 //!
 //! ```sh
-//! cargo bench --bench token_outage                           # K=4, N=120 s, 503 answers
+//! cargo bench --bench token_outage                           # K=4, N=120 s, 503 answers, 1 s visibility
 //! cargo bench --bench token_outage -- --tasks 8 --outage-secs 60 --mode refused
 //! cargo test --bench token_outage -- --outage-secs 20        # a debug build, quicker to build
 //! cargo bench --bench token_outage -- --handler /tmp/old/lcw-handler   # another build, to compare
@@ -21,12 +21,15 @@ use lcw_emulator::tenant::{IdentityOutage, LcwAuth, TenantEmulator, TenantOption
 
 /// The public route of the callout function.
 const CALLOUT_PATH: &str = "/api/lifecycle/callout";
+/// `extensions.queues.maxDequeueCount` in the repository's `host.json`.
+const MAX_DEQUEUE_COUNT: u32 = 5;
 
 struct Args {
     handler: PathBuf,
     tasks: usize,
     outage: Duration,
     retry_window_secs: u64,
+    visibility: Duration,
     mode: IdentityOutage,
 }
 
@@ -36,6 +39,7 @@ fn args() -> Result<Args, String> {
         tasks: 4,
         outage: Duration::from_secs(120),
         retry_window_secs: 10,
+        visibility: Duration::from_secs(1),
         mode: IdentityOutage::Status(503),
     };
     let mut args = std::env::args().skip(1);
@@ -49,6 +53,10 @@ fn args() -> Result<Args, String> {
             }
             "--retry-window-secs" => {
                 parsed.retry_window_secs = number(&value("--retry-window-secs")?)? as u64
+            }
+            "--visibility-secs" => {
+                parsed.visibility =
+                    Duration::from_secs(number(&value("--visibility-secs")?)? as u64)
             }
             "--mode" => {
                 parsed.mode = match value("--mode")?.as_str() {
@@ -89,7 +97,7 @@ async fn run() -> Result<(), String> {
     let mut options = HostOptions::new(&root);
     options.functions_dir = Some(root.join("function"));
     options.executable = Some(args.handler.clone());
-    options.visibility_timeout = Some(Duration::from_secs(1));
+    options.visibility_timeout = Some(args.visibility);
     options.env = vec![
         ("IDENTITY_ENDPOINT".into(), tenant.identity_endpoint()),
         ("IDENTITY_HEADER".into(), tenant.identity_header()),
@@ -111,8 +119,8 @@ async fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     println!(
-        "identity endpoint down ({:?}) for {:?}; {} tasks; LCW_RETRY_WINDOW_SECONDS={}; visibilityTimeout 1 s",
-        args.mode, args.outage, args.tasks, args.retry_window_secs
+        "identity endpoint down ({:?}) for {:?}; {} tasks; LCW_RETRY_WINDOW_SECONDS={}; visibilityTimeout {:?}; maxDequeueCount {MAX_DEQUEUE_COUNT}",
+        args.mode, args.outage, args.tasks, args.retry_window_secs, args.visibility
     );
     tenant.set_identity_outage(Some(args.mode)).await;
     let outage_started = Instant::now();
@@ -168,10 +176,10 @@ fn report(deliveries: &[InvocationRecord], tenant: &TenantEmulator, started: Ins
             &task[..task.len().min(8)],
             record.dequeue_count.unwrap_or(0),
             record.duration,
-            if record.succeeded {
-                "resumed"
-            } else {
-                "failed (redelivered)"
+            match (record.succeeded, record.dequeue_count) {
+                (true, _) => "resumed",
+                (false, Some(MAX_DEQUEUE_COUNT)) => "failed (poisoned)",
+                (false, _) => "failed (redelivered)",
             }
         );
     }

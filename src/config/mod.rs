@@ -20,7 +20,7 @@ pub use auth::{
 
 /// Default Graph base URL (the global cloud).
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
-/// Matches the `timeoutDuration` we tell users to register (PROTOCOL.md §5.5).
+/// Matches the `timeoutDuration` we tell users to register (docs/protocol.md §5.5).
 pub const DEFAULT_CALLBACK_TIMEOUT: &str = "PT30M";
 /// Default of `LCW_MAX_CALLOUT_BYTES`: far above any real callout (a few KiB), far below what
 /// would cost memory worth mentioning.

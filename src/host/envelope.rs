@@ -1,4 +1,4 @@
-//! The custom-handler JSON protocol's envelopes (PROTOCOL.md §8.4–§8.6).
+//! The custom-handler JSON protocol's envelopes (docs/protocol.md §8.4–§8.6).
 //!
 //! The host's quirks live here and nowhere else: binding values that are strings arrive
 //! JSON-encoded a second time (`"\"hello\""`), numbers arrive as strings (`DequeueCount: "1"`),

@@ -1,7 +1,7 @@
 //! The Azure Functions custom-handler adapter: envelopes in, `Outputs`/`Logs` out.
 //!
 //! The host POSTs one JSON envelope per invocation to `/<FunctionName>` and polls `GET /` for
-//! readiness (PROTOCOL.md §8). This module maps the two functions declared under `function/`
+//! readiness (docs/protocol.md §8). This module maps the two functions declared under `function/`
 //! onto the pipeline: `callout` (HTTP trigger, queue output) accepts, `process` (queue trigger)
 //! processes. It owns no business rule: the answer to the host is derived from the pipeline's
 //! result in one place per function.

@@ -1,4 +1,4 @@
-//! The Graph `resume` call that tells Lifecycle Workflows how a task ended (PROTOCOL.md §5).
+//! The Graph `resume` call that tells Lifecycle Workflows how a task ended (docs/protocol.md §5).
 //!
 //! It owns the URL, the body, and the classification of Graph's answers into "done", "retry"
 //! and "give up". It does not know how the token is obtained: it is handed a [`GraphClient`].

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod serve;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use lcw_emulator::tenant::{
     Callout, CalloutSpec, DEFAULT_POP_PATH, LcwAuth, LcwCaller, RecordedResume, ScriptedResponse,
     TenantEmulator, TenantOptions,
 };
+pub use lcw_emulator::time_limit::test_body;
 
 /// The public route of the callout function (from `function/callout/function.json`).
 pub const CALLOUT_PATH: &str = "/api/lifecycle/callout";
@@ -79,6 +82,16 @@ impl Harness {
         let tenant = TenantEmulator::start(tenant)
             .await
             .expect("tenant emulator starts");
+        Harness::start_in(tenant, binary, env).await
+    }
+
+    /// As [`start`](Self::start), against a tenant already set up (e.g. with a fault injected
+    /// before the handler's first request).
+    pub async fn start_in(
+        tenant: TenantEmulator,
+        binary: PathBuf,
+        env: &[(&str, &str)],
+    ) -> Harness {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let mut options = HostOptions::new(&root);
         options.functions_dir = Some(root.join("function"));
@@ -132,6 +145,47 @@ impl Harness {
             .send(callout.http_request(CALLOUT_PATH))
             .await
             .expect("the host serves the callout")
+    }
+
+    /// Sends a prepared request through the host.
+    pub async fn send_request(
+        &self,
+        request: lcw_emulator::functions_host::HttpRequest,
+    ) -> HttpResponse {
+        self.host
+            .send(request)
+            .await
+            .expect("the host serves the request")
+    }
+
+    /// Waits until `count` `process` deliveries of this task satisfy `matches`, and returns
+    /// every such delivery.
+    pub async fn wait_for_deliveries(
+        &self,
+        id: &str,
+        count: usize,
+        matches: impl Fn(&InvocationRecord) -> bool,
+    ) -> Vec<InvocationRecord> {
+        let id = id.to_owned();
+        self.host
+            .wait_for_invocations(count, SETTLE, |record| {
+                record.function == "process" && is_delivery_of(record, &id) && matches(record)
+            })
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "{count} matching deliveries of {id} within {SETTLE:?}: {:#?}",
+                    self.deliveries_for(&id)
+                )
+            })
+    }
+
+    /// Waits until a handler log line containing `needle` has been captured `count` times.
+    pub async fn wait_for_log(&self, needle: &str, count: usize) {
+        assert!(
+            self.host.wait_for_handler_line(needle, count, SETTLE).await,
+            "{count} handler line(s) containing {needle:?} within {SETTLE:?}"
+        );
     }
 
     /// Sends a raw body as a callout, from an authenticated caller.
@@ -200,12 +254,7 @@ impl Harness {
             .invocations()
             .into_iter()
             .filter(|r| r.function == "process")
-            .filter(|r| {
-                r.trigger_message
-                    .as_deref()
-                    .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
-                    .is_some_and(|item| item["taskProcessingResultId"] == id)
-            })
+            .filter(|r| is_delivery_of(r, id))
             .collect()
     }
 
@@ -227,6 +276,15 @@ impl Harness {
         self.host.stop().await;
         self.tenant.shutdown().await;
     }
+}
+
+/// Whether a queue-triggered invocation carried the work item of this task.
+fn is_delivery_of(record: &InvocationRecord, id: &str) -> bool {
+    record
+        .trigger_message
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+        .is_some_and(|item| item["taskProcessingResultId"] == id)
 }
 
 /// Asserts exactly one accepted resume with this status, and returns all requests.

@@ -59,7 +59,7 @@ pub(crate) async fn token(
         IdentityAnswer::Fail { status, delay } => (delay, Some(status)),
     };
     if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+        state.identity.hold(delay).await;
     }
     if let Some(status) = failure {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);

@@ -31,7 +31,8 @@ pub enum IdentityOutage {
     Status(u16),
     /// The port is closed: connections are refused.
     Refused,
-    /// Every token request waits this long, then is answered normally.
+    /// Every token request waits this long, or until the outage is changed, whichever is
+    /// first, then is answered normally.
     Slow(Duration),
 }
 
@@ -57,6 +58,8 @@ pub(crate) struct IdentityControl {
     listening: watch::Sender<bool>,
     /// Token requests that reached the handler (refused connections never do).
     requests: AtomicUsize,
+    /// Woken when the outage changes, so requests held by a slow outage end with it.
+    changed: tokio::sync::Notify,
 }
 
 impl Default for IdentityControl {
@@ -67,6 +70,7 @@ impl Default for IdentityControl {
             refusing: watch::Sender::new(false),
             listening: watch::Sender::new(true),
             requests: AtomicUsize::new(0),
+            changed: tokio::sync::Notify::new(),
         }
     }
 }
@@ -82,6 +86,7 @@ impl IdentityControl {
     /// sees the new state.
     pub(crate) async fn set_outage(&self, outage: Option<IdentityOutage>) {
         *lock(&self.outage) = outage;
+        self.changed.notify_waiters();
         let refusing = matches!(outage, Some(IdentityOutage::Refused));
         self.refusing.send_replace(refusing);
         let mut listening = self.listening.subscribe();
@@ -98,6 +103,17 @@ impl IdentityControl {
     /// Queues answers for the next token requests, used before the standing outage applies.
     pub(crate) fn script(&self, responses: Vec<ScriptedResponse>) {
         lock(&self.script).extend(responses);
+    }
+
+    /// Waits `delay`, or less if the outage changes meanwhile.
+    pub(crate) async fn hold(&self, delay: Duration) {
+        let changed = self.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = changed => {}
+        }
     }
 
     /// Token requests received so far.

@@ -21,6 +21,11 @@
 //! issued it, so many requests refused at once renew once, not once each. Nothing else ever
 //! replaces the instance: in the normal case a process fetches one token, as before.
 //!
+//! A renewal bypasses the SDK's cache only: the App Service token service keeps its own
+//! (about 8 h per resource, docs/protocol.md §9.1) and may hand back the same token. A `401`
+//! that survives the renewal is therefore treated as an outage by the resume (handed back to
+//! the queue, poisoned after the last attempt), never as a reason to drop the task.
+//!
 //! Errors never contain a token: they carry the credential's own message, which describes
 //! the endpoint's answer.
 

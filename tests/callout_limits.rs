@@ -156,3 +156,40 @@ async fn callouts_just_under_and_just_over_the_work_item_budget() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn standalone_answers_an_oversized_callout_with_a_json_413_too() {
+    test_body("standalone 413", async {
+        let served = common::serve::Served::start(stock_binary(), &[]).await;
+        let callout = served.lcw().joiner_wave(1).remove(0);
+        let request = padded(&callout, 10 * 1024 * 1024);
+        let response = served.post(&callout, request.body).await;
+        assert_eq!(response.status(), 413);
+        assert_eq!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "callout_too_large");
+        assert_eq!(body["error"]["limit"], 256 * 1024);
+
+        // The same limit applies, and a callout of ordinary size still goes through.
+        let ordinary = served.lcw().joiner_wave(1).remove(0);
+        let response = served
+            .post(&ordinary, ordinary.body.clone().into_bytes())
+            .await;
+        assert_eq!(response.status(), 202);
+        assert!(served.tenant.wait_for_resumes(1, common::SETTLE).await);
+        let resumes = served.tenant.resumes();
+        assert_eq!(resumes.len(), 1, "only the ordinary callout was processed");
+        assert_eq!(
+            resumes[0].task_processing_result_id,
+            ordinary.task_processing_result_id
+        );
+        served.stop().await;
+    })
+    .await;
+}

@@ -171,6 +171,16 @@ fn benches(c: &mut Criterion) {
             )
         })
     });
+    // The size check accept adds so that no work item outgrows a queue message.
+    let accept_config = Config::from_lookup(|name| (name == "LCW_AUTH").then(|| "none".to_owned()))
+        .expect("config");
+    let (item, _) =
+        lcw_handler::pipeline::accept(CALLOUT, time::OffsetDateTime::now_utc(), &accept_config)
+            .expect("the fixture is accepted");
+    c.bench_function(
+        "work item queued size (the accept path's size check)",
+        |b| b.iter(|| black_box(&item).queued_size()),
+    );
     let work_item = json!({"version": 1, "callout": serde_json::from_slice::<serde_json::Value>(CALLOUT).expect("json")});
     c.bench_function("envelope encode (202 + work item)", |b| {
         b.iter(|| {

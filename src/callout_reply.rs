@@ -3,12 +3,14 @@
 //! `202` with an empty body when accepted (a Logic App's answer, which LCW expects);
 //! `401` + `WWW-Authenticate` with a short reason code when the caller is not proven;
 //! `503` + `Retry-After` when the signing keys cannot be had yet (LCW retries once);
-//! `400` naming the JSON path when the body is not a callout. Bodies never echo input.
+//! `400` naming the JSON path when the body is not a callout; `413` naming the limit when the
+//! body or its work item is too large (a client error: LCW does not retry it as an outage).
+//! Bodies never echo input.
 
 use serde_json::json;
 
 use crate::auth::Authenticator;
-use crate::pipeline::Refused;
+use crate::pipeline::{Refused, TooLarge};
 
 /// A status, headers and body, ready for either transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,22 @@ impl CalloutReply {
             status: 202,
             headers: Vec::new(),
             body: String::new(),
+        }
+    }
+
+    /// `413 Payload Too Large`, naming the limit.
+    pub fn too_large(error: &TooLarge) -> CalloutReply {
+        CalloutReply {
+            status: 413,
+            headers: vec![("Content-Type", "application/json".to_owned())],
+            body: json!({
+                "error": {
+                    "code": error.code(),
+                    "message": error.to_string(),
+                    "limit": error.limit(),
+                }
+            })
+            .to_string(),
         }
     }
 
@@ -57,6 +75,7 @@ impl CalloutReply {
                 })
                 .to_string(),
             },
+            Refused::TooLarge(error) => CalloutReply::too_large(error),
         }
     }
 }

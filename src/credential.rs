@@ -2,14 +2,20 @@
 //!
 //! The credential is created once per process and shared; `azure_identity` caches the token and
 //! refreshes it five minutes before expiry, so one fetch serves every resume of its lifetime.
-//! We add no second cache (docs/protocol.md §9.4).
+//! We add no second cache (docs/protocol.md §9.4). The SDK's own retry is switched off: the
+//! runtime retries token failures with its one retry policy, bounded by the invocation's stop
+//! instant, and the SDK's default (about 82 s against a failing endpoint, under the cache's
+//! write lock) is what made concurrent invocations queue for minutes in an outage
+//! ([`crate::token_source`]).
 
 use std::sync::Arc;
 
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
+use azure_core::http::RetryOptions;
 use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
 
 use crate::config::IdentitySettings;
+use crate::token_source::TokenSource;
 
 /// The managed identity could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -32,9 +38,20 @@ pub fn managed_identity(
     // and build it on first use, after the handler is already answering the host.
     options.client_options.transport =
         Some(azure_core::http::Transport::new(Arc::new(SharedHttpClient)));
+    // One try per request: retries belong to the caller, who knows when its time is up.
+    options.client_options.retry = RetryOptions::none();
     let credential = ManagedIdentityCredential::new(Some(options))
         .map_err(|e| CredentialError(e.to_string()))?;
     Ok(credential)
+}
+
+/// The managed identity as a [`TokenSource`]: a fresh credential instance replaces the current
+/// one when Graph refuses its token.
+pub fn managed_identity_source(
+    settings: &IdentitySettings,
+) -> Result<TokenSource, CredentialError> {
+    let settings = settings.clone();
+    TokenSource::renewable(move || managed_identity(&settings))
 }
 
 /// The SDK's transport, delegating to [`crate::http_client::shared`] when a token is needed.

@@ -14,7 +14,8 @@
 //! - [`pipeline`]: accept (callout → work item) and process (task → resume), with deadlines
 //!   and the last-attempt rule; transport-agnostic.
 //! - [`resume`]: the Graph resume call and its error classification; [`retry`]: the one retry
-//!   policy; [`graph`] and [`credential`]: outbound calls and tokens.
+//!   policy; [`graph`], [`credential`] and [`token_source`]: outbound calls and tokens, the
+//!   latter bounded in time and renewed after Graph refuses one.
 //! - [`host`]: the Azure Functions custom-handler adapter; [`standalone`]: the same pipeline
 //!   behind a plain HTTP server with an in-process worker pool.
 //! - [`config`] and [`settings`]: app settings, validated once.
@@ -28,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod body_limit;
 mod bounded;
 pub mod callout;
 pub mod callout_reply;
@@ -48,6 +50,7 @@ pub mod retry;
 pub mod settings;
 pub mod standalone;
 pub mod task;
+pub mod token_source;
 pub mod work_item;
 
 pub use cli::run;

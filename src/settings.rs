@@ -33,6 +33,8 @@ pub const LCW_DEADLINE_MARGIN_SECONDS: &str = "LCW_DEADLINE_MARGIN_SECONDS";
 pub const LCW_RETRY_WINDOW_SECONDS: &str = "LCW_RETRY_WINDOW_SECONDS";
 /// How long the business logic may run in one attempt, in seconds.
 pub const LCW_TASK_TIMEOUT_SECONDS: &str = "LCW_TASK_TIMEOUT_SECONDS";
+/// Largest callout body accepted, in bytes; larger ones are answered `413`.
+pub const LCW_MAX_CALLOUT_BYTES: &str = "LCW_MAX_CALLOUT_BYTES";
 /// Standalone mode only: attempts per task (the Functions host takes it from `host.json`).
 pub const LCW_MAX_ATTEMPTS: &str = "LCW_MAX_ATTEMPTS";
 /// Standalone mode only: how many tasks are processed at once.

@@ -4,6 +4,17 @@
 //! not model, such as beta `targetSubject`) plus the two times that bound the task. It travels
 //! as a JSON object, never as a string: the Functions host base64-decodes string outputs that
 //! happen to be valid base64 (docs/protocol.md §8.7), while objects pass untouched.
+//!
+//! # Size
+//!
+//! A work item is one Storage queue message, and a queue message holds at most 64 KiB
+//! ([`QUEUE_MESSAGE_LIMIT`]) *after* the host's `messageEncoding`, base64 by default
+//! (docs/protocol.md §8.10), which turns every 3 bytes into 4: the JSON text may be at most
+//! 65 536 / 4 × 3 = 49 152 bytes ([`WORK_ITEM_BUDGET`]). How the host writes an object output
+//! as text is unverified (docs/protocol.md §10 item 24): .NET serialisers may indent it, with
+//! `\r\n` line ends. So [`WorkItem::queued_size`] measures the item indented by two spaces with
+//! two-byte line ends, the longest of the plausible forms, and a callout whose item does not
+//! fit is refused at accept (`413`) rather than lost at the queue. Real callouts are a few KiB.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,6 +24,14 @@ use crate::callout::{Callout, CalloutError};
 
 /// Version of the work-item schema, so a later release can read items queued by this one.
 pub const WORK_ITEM_VERSION: u32 = 1;
+
+/// Largest Storage queue message, counted after encoding: 64 KiB
+/// (https://learn.microsoft.com/rest/api/storageservices/put-message).
+pub const QUEUE_MESSAGE_LIMIT: usize = 64 * 1024;
+
+/// Largest work item, as measured by [`WorkItem::queued_size`]: what base64 turns into exactly
+/// [`QUEUE_MESSAGE_LIMIT`] bytes.
+pub const WORK_ITEM_BUDGET: usize = QUEUE_MESSAGE_LIMIT / 4 * 3;
 
 /// A callout accepted and waiting to be processed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,10 +80,42 @@ impl WorkItem {
         Ok((item, callout))
     }
 
+    /// The size the item may take as queue-message text before encoding, on the pessimistic
+    /// reading of how the host serialises it (see the module docs): indented by two spaces,
+    /// every line ending in two bytes. Compare with [`WORK_ITEM_BUDGET`].
+    pub fn queued_size(&self) -> usize {
+        let mut counter = ByteCounter::default();
+        // Writing a work item into a counter cannot fail: the item is strings, numbers and a
+        // Value, and the counter's writes always succeed.
+        serde_json::to_writer_pretty(&mut counter, self).expect("a work item always serialises");
+        // Pretty output has a newline only between tokens (newlines inside strings are escaped),
+        // so each one becomes `\r\n` in the longest form.
+        counter.bytes + counter.newlines
+    }
+
     /// The JSON form put on the queue.
     pub fn into_value(self) -> Value {
         // Serialising a struct of strings, numbers and a Value into a Value cannot fail.
         serde_json::to_value(self).expect("a work item always serialises")
+    }
+}
+
+/// Counts what would be written, without keeping it.
+#[derive(Default)]
+struct ByteCounter {
+    bytes: usize,
+    newlines: usize,
+}
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes += buf.len();
+        self.newlines += buf.iter().filter(|b| **b == b'\n').count();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -92,6 +143,31 @@ mod tests {
         assert!(
             text.contains("\"acceptedAt\":\"2026-11-02T08:00:03.5Z\""),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_budget_is_what_base64_turns_into_64_kib() {
+        assert_eq!(WORK_ITEM_BUDGET, 49_152);
+        assert_eq!(WORK_ITEM_BUDGET.div_ceil(3) * 4, QUEUE_MESSAGE_LIMIT);
+        assert!((WORK_ITEM_BUDGET + 1).div_ceil(3) * 4 > QUEUE_MESSAGE_LIMIT);
+    }
+
+    #[test]
+    fn queued_size_covers_compact_and_indented_crlf_forms() {
+        let item = item();
+        let compact = serde_json::to_string(&item).unwrap().len();
+        let pretty = serde_json::to_string_pretty(&item).unwrap();
+        let crlf = pretty.replace('\n', "\r\n").len();
+        assert_eq!(item.queued_size(), crlf);
+        assert!(item.queued_size() > compact);
+        // A newline inside a string value is escaped, so it is not counted as a line end.
+        let mut with_newline = item.clone();
+        with_newline.callout["note"] = "a\nb".into();
+        let pretty = serde_json::to_string_pretty(&with_newline).unwrap();
+        assert_eq!(
+            with_newline.queued_size(),
+            pretty.replace('\n', "\r\n").len()
         );
     }
 

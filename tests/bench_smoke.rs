@@ -2,10 +2,19 @@
 //! acknowledged, every task resumed exactly once, baseline answered) must pass, and its JSON
 //! must carry every figure. No timing is asserted.
 
-use std::process::Command;
+use lcw_emulator::time_limit::test_body;
+use tokio::process::Command;
 
-#[test]
-fn a_small_benchmark_run_is_correct_and_reports_every_figure() {
+#[tokio::test]
+async fn a_small_benchmark_run_is_correct_and_reports_every_figure() {
+    test_body(
+        "a_small_benchmark_run_is_correct_and_reports_every_figure",
+        small_run(),
+    )
+    .await;
+}
+
+async fn small_run() {
     let json = std::env::temp_dir().join(format!("lcw-bench-smoke-{}.json", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_lcw-handler"))
         .args([
@@ -25,7 +34,10 @@ fn a_small_benchmark_run_is_correct_and_reports_every_figure() {
             "--json",
         ])
         .arg(&json)
+        // A run past the time limit is killed with the test, not left behind.
+        .kill_on_drop(true)
         .output()
+        .await
         .expect("the binary runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(

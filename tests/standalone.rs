@@ -6,7 +6,7 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{example_binary, stock_binary};
+use common::{example_binary, stock_binary, test_body};
 use lcw_emulator::tenant::{DEFAULT_POP_PATH, LcwAuth, LcwCaller, TenantEmulator, TenantOptions};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -86,99 +86,121 @@ fn authorization(callout: &lcw_emulator::tenant::Callout) -> Option<String> {
 
 #[tokio::test]
 async fn accepts_with_202_and_resumes_through_the_worker_pool() {
-    let mut server = serve(stock_binary(), &[]).await;
-    let callouts = server.lcw().joiner_wave(3);
-    for callout in &callouts {
-        let response = post(&server.url, authorization(callout), callout.body.clone()).await;
-        assert_eq!(response.status(), 202);
-        assert!(response.bytes().await.unwrap().is_empty());
-    }
-    assert!(
-        server
-            .tenant
-            .wait_for_resumes(3, Duration::from_secs(30))
-            .await
-    );
-    let resumes = server.tenant.resumes();
-    for callout in &callouts {
-        let mine: Vec<_> = resumes
-            .iter()
-            .filter(|r| r.task_processing_result_id == callout.task_processing_result_id)
-            .collect();
-        assert_eq!(mine.len(), 1);
-        assert_eq!(mine[0].operation_status.as_deref(), Some("completed"));
-        assert_eq!(mine[0].status, 204);
-    }
-    assert_eq!(server.tenant.token_fetches(), 1);
-    server.child.kill().await.unwrap();
+    test_body(
+        "accepts_with_202_and_resumes_through_the_worker_pool",
+        async {
+            let mut server = serve(stock_binary(), &[]).await;
+            let callouts = server.lcw().joiner_wave(3);
+            for callout in &callouts {
+                let response =
+                    post(&server.url, authorization(callout), callout.body.clone()).await;
+                assert_eq!(response.status(), 202);
+                assert!(response.bytes().await.unwrap().is_empty());
+            }
+            assert!(
+                server
+                    .tenant
+                    .wait_for_resumes(3, Duration::from_secs(30))
+                    .await
+            );
+            let resumes = server.tenant.resumes();
+            for callout in &callouts {
+                let mine: Vec<_> = resumes
+                    .iter()
+                    .filter(|r| r.task_processing_result_id == callout.task_processing_result_id)
+                    .collect();
+                assert_eq!(mine.len(), 1);
+                assert_eq!(mine[0].operation_status.as_deref(), Some("completed"));
+                assert_eq!(mine[0].status, 204);
+            }
+            assert_eq!(server.tenant.token_fetches(), 1);
+            server.child.kill().await.unwrap();
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn refuses_a_malformed_callout_with_400_naming_the_field() {
-    let mut server = serve(stock_binary(), &[]).await;
-    let response = post(
-        &server.url,
-        server.lcw().authorization(),
-        r#"{"data":{"workflow":{"id":"w"}}}"#.to_owned(),
+    test_body(
+        "refuses_a_malformed_callout_with_400_naming_the_field",
+        async {
+            let mut server = serve(stock_binary(), &[]).await;
+            let response = post(
+                &server.url,
+                server.lcw().authorization(),
+                r#"{"data":{"workflow":{"id":"w"}}}"#.to_owned(),
+            )
+            .await;
+            assert_eq!(response.status(), 400);
+            let error: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(error["error"]["field"], "data.task.id");
+            server.child.kill().await.unwrap();
+        },
     )
     .await;
-    assert_eq!(response.status(), 400);
-    let error: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(error["error"]["field"], "data.task.id");
-    server.child.kill().await.unwrap();
 }
 
 #[tokio::test]
 async fn retries_then_resumes_failed_on_the_last_attempt() {
-    let mut server = serve(
-        example_binary("scripted_task"),
-        &[("LCW_MAX_ATTEMPTS", "3")],
-    )
+    test_body("retries_then_resumes_failed_on_the_last_attempt", async {
+        let mut server = serve(
+            example_binary("scripted_task"),
+            &[("LCW_MAX_ATTEMPTS", "3")],
+        )
+        .await;
+        let template = server.lcw().joiner_wave(1).remove(0);
+        let mut spec = template.spec;
+        spec.subject.display_name = "Broken Backend".to_owned();
+        let callout = server.lcw().callout(spec);
+        assert_eq!(
+            post(&server.url, authorization(&callout), callout.body.clone())
+                .await
+                .status(),
+            202
+        );
+        assert!(
+            server
+                .tenant
+                .wait_for_resumes(1, Duration::from_secs(30))
+                .await
+        );
+        let resumes = server.tenant.resumes();
+        assert_eq!(resumes.len(), 1);
+        assert_eq!(resumes[0].operation_status.as_deref(), Some("failed"));
+        server.child.kill().await.unwrap();
+    })
     .await;
-    let template = server.lcw().joiner_wave(1).remove(0);
-    let mut spec = template.spec;
-    spec.subject.display_name = "Broken Backend".to_owned();
-    let callout = server.lcw().callout(spec);
-    assert_eq!(
-        post(&server.url, authorization(&callout), callout.body.clone())
-            .await
-            .status(),
-        202
-    );
-    assert!(
-        server
-            .tenant
-            .wait_for_resumes(1, Duration::from_secs(30))
-            .await
-    );
-    let resumes = server.tenant.resumes();
-    assert_eq!(resumes.len(), 1);
-    assert_eq!(resumes[0].operation_status.as_deref(), Some("failed"));
-    server.child.kill().await.unwrap();
 }
 
 #[tokio::test]
 async fn refuses_an_unauthenticated_callout_with_401_and_enqueues_nothing() {
-    let mut server = serve(stock_binary(), &[]).await;
-    let callout = server.tenant.lcw().joiner_wave(1).remove(0);
-    let response = post(&server.url, None, callout.body.clone()).await;
-    assert_eq!(response.status(), 401);
-    let challenge = response.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        challenge.starts_with("PoP ") && challenge.contains("missing_authorization"),
-        "{challenge}"
-    );
-    let error: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(error["error"]["reason"], "missing_authorization");
-    assert!(
-        !server
-            .tenant
-            .wait_for_resumes(1, Duration::from_millis(500))
-            .await,
-        "nothing was processed"
-    );
-    server.child.kill().await.unwrap();
+    test_body(
+        "refuses_an_unauthenticated_callout_with_401_and_enqueues_nothing",
+        async {
+            let mut server = serve(stock_binary(), &[]).await;
+            let callout = server.tenant.lcw().joiner_wave(1).remove(0);
+            let response = post(&server.url, None, callout.body.clone()).await;
+            assert_eq!(response.status(), 401);
+            let challenge = response.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                challenge.starts_with("PoP ") && challenge.contains("missing_authorization"),
+                "{challenge}"
+            );
+            let error: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(error["error"]["reason"], "missing_authorization");
+            assert!(
+                !server
+                    .tenant
+                    .wait_for_resumes(1, Duration::from_millis(500))
+                    .await,
+                "nothing was processed"
+            );
+            server.child.kill().await.unwrap();
+        },
+    )
+    .await;
 }

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use common::{Harness, MAX_ATTEMPTS, assert_resumed_once, stock_binary};
+use common::{Harness, MAX_ATTEMPTS, assert_resumed_once, stock_binary, test_body};
 
 /// What the receiving system saw.
 #[derive(Default)]
@@ -66,41 +66,56 @@ async fn run_with_status(code: u16) -> (Harness, String, Arc<Mutex<Received>>) {
 
 #[tokio::test]
 async fn a_2xx_answer_completes_the_task_and_carries_the_callout() {
-    let (harness, id, received) = run_with_status(200).await;
-    assert_resumed_once(&harness, &id, "completed");
-    let received = received.lock().unwrap();
-    assert_eq!(received.bodies.len(), 1);
-    assert_eq!(received.bodies[0]["taskProcessingResultId"], id.as_str());
-    assert_eq!(received.bodies[0]["attempt"], 1);
-    assert!(received.bodies[0]["callout"]["data"]["subject"].is_object());
-    assert_eq!(received.idempotency_keys, vec![id.clone()]);
+    test_body(
+        "a_2xx_answer_completes_the_task_and_carries_the_callout",
+        async {
+            let (harness, id, received) = run_with_status(200).await;
+            assert_resumed_once(&harness, &id, "completed");
+            let received = received.lock().unwrap();
+            assert_eq!(received.bodies.len(), 1);
+            assert_eq!(received.bodies[0]["taskProcessingResultId"], id.as_str());
+            assert_eq!(received.bodies[0]["attempt"], 1);
+            assert!(received.bodies[0]["callout"]["data"]["subject"].is_object());
+            assert_eq!(received.idempotency_keys, vec![id.clone()]);
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_4xx_answer_fails_the_task_without_retry() {
-    let (harness, id, received) = run_with_status(422).await;
-    assert_resumed_once(&harness, &id, "failed");
-    assert_eq!(
-        received.lock().unwrap().bodies.len(),
-        1,
-        "a refusal is not retried"
-    );
+    test_body("a_4xx_answer_fails_the_task_without_retry", async {
+        let (harness, id, received) = run_with_status(422).await;
+        assert_resumed_once(&harness, &id, "failed");
+        assert_eq!(
+            received.lock().unwrap().bodies.len(),
+            1,
+            "a refusal is not retried"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_5xx_answer_is_retried_and_the_last_attempt_resumes_failed() {
-    let (harness, id, received) = run_with_status(503).await;
-    assert_resumed_once(&harness, &id, "failed");
-    assert_eq!(harness.deliveries_for(&id).len(), MAX_ATTEMPTS);
-    let received = received.lock().unwrap();
-    assert!(
-        received.bodies.len() >= MAX_ATTEMPTS,
-        "retried in-process and across deliveries"
-    );
-    let attempts: Vec<u64> = received
-        .bodies
-        .iter()
-        .filter_map(|b| b["attempt"].as_u64())
-        .collect();
-    assert_eq!(attempts.iter().max(), Some(&(MAX_ATTEMPTS as u64)));
+    test_body(
+        "a_5xx_answer_is_retried_and_the_last_attempt_resumes_failed",
+        async {
+            let (harness, id, received) = run_with_status(503).await;
+            assert_resumed_once(&harness, &id, "failed");
+            assert_eq!(harness.deliveries_for(&id).len(), MAX_ATTEMPTS);
+            let received = received.lock().unwrap();
+            assert!(
+                received.bodies.len() >= MAX_ATTEMPTS,
+                "retried in-process and across deliveries"
+            );
+            let attempts: Vec<u64> = received
+                .bodies
+                .iter()
+                .filter_map(|b| b["attempt"].as_u64())
+                .collect();
+            assert_eq!(attempts.iter().max(), Some(&(MAX_ATTEMPTS as u64)));
+        },
+    )
+    .await;
 }

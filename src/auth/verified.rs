@@ -102,3 +102,57 @@ impl Verified {
 fn cache_key(profile: &str, token: &str) -> String {
     format!("{profile}\n{token}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const EXP: i64 = 1_900_000_000;
+
+    fn verified(claims: serde_json::Value) -> VerifiedToken {
+        VerifiedToken {
+            claims: claims.as_object().cloned().unwrap_or_default(),
+            caller_app_id: "app".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_remembered_token_is_served_only_within_its_lifetime() {
+        let cache = Verified::default();
+        cache.remember_token(
+            "bearer",
+            "t",
+            &verified(json!({"exp": EXP, "nbf": EXP - 3600})),
+        );
+        let skew = CLOCK_SKEW_SECONDS as i64;
+        assert!(cache.token("bearer", "t", EXP - 60).is_some());
+        assert!(cache.token("bearer", "t", EXP + skew).is_some(), "skew");
+        assert!(
+            cache.token("bearer", "t", EXP + skew + 1).is_none(),
+            "past exp (and the skew) the token must be verified again, and fail"
+        );
+        assert!(
+            cache.token("bearer", "t", EXP - 3600 - skew - 1).is_none(),
+            "before nbf"
+        );
+    }
+
+    #[test]
+    fn a_token_verified_for_one_scheme_is_not_served_for_another() {
+        let cache = Verified::default();
+        cache.remember_token("pop", "t", &verified(json!({"exp": EXP})));
+        assert!(cache.token("pop", "t", EXP - 60).is_some());
+        assert!(
+            cache.token("bearer", "t", EXP - 60).is_none(),
+            "checked against PoP's expectations, not the bearer audience"
+        );
+    }
+
+    #[test]
+    fn a_token_without_exp_is_never_remembered() {
+        let cache = Verified::default();
+        cache.remember_token("bearer", "t", &verified(json!({})));
+        assert!(cache.token("bearer", "t", 0).is_none());
+    }
+}

@@ -11,7 +11,7 @@ use tracing::{error, info, warn};
 use super::{EXIT_RESTART, port_from_env};
 use crate::config::unknown_settings_in_env;
 use crate::config::{AuthMode, Config};
-use crate::credential::managed_identity;
+use crate::credential::managed_identity_source;
 use crate::graph::GraphClient;
 use crate::host::{HostJson, HostState};
 use crate::logging;
@@ -22,8 +22,8 @@ use crate::settings::{
 use crate::task::{Task, builtin};
 
 fn pipeline(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Result<Pipeline, String> {
-    let credential = managed_identity(&config.identity).map_err(|e| e.to_string())?;
-    let graph = GraphClient::new(&config.graph, credential);
+    let tokens = managed_identity_source(&config.identity).map_err(|e| e.to_string())?;
+    let graph = GraphClient::with_tokens(&config.graph, tokens);
     let task = match (task, &config.builtin_task) {
         (Some(task), _) => task,
         (None, Some(builtin)) => builtin::from_setting(builtin),

@@ -27,6 +27,14 @@ pub use unknown::{UnknownSetting, unknown_settings, unknown_settings_in_env};
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
 /// Matches the `timeoutDuration` we tell users to register (docs/protocol.md §5.5).
 pub const DEFAULT_CALLBACK_TIMEOUT: &str = "PT30M";
+/// Default of `LCW_MAX_CALLOUT_BYTES`: far above any real callout (a few KiB), far below what
+/// would cost memory worth mentioning.
+pub const DEFAULT_MAX_CALLOUT_BYTES: usize = 256 * 1024;
+/// Upper bound of `LCW_MAX_CALLOUT_BYTES`. A work item carries the callout and must fit a queue
+/// message ([`crate::work_item::WORK_ITEM_BUDGET`]), so a larger callout could never be
+/// enqueued anyway; the bound only keeps the host-facing envelope limit (a multiple of this)
+/// in tens of MiB.
+pub const MAX_MAX_CALLOUT_BYTES: usize = 4 * 1024 * 1024;
 
 /// A setting that is missing or malformed. The message always names the setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -114,6 +122,16 @@ pub struct IdentitySettings {
     pub client_id: Option<String>,
 }
 
+impl IdentitySettings {
+    /// The identity's client id as a log line shows it: `AZURE_CLIENT_ID`, or a note that the
+    /// system-assigned identity is used (its client id is on the app's Identity page).
+    pub fn client_id_for_logs(&self) -> &str {
+        self.client_id
+            .as_deref()
+            .unwrap_or("system-assigned (AZURE_CLIENT_ID unset: see the app's Identity page)")
+    }
+}
+
 /// Settings that only standalone mode uses (the Functions host owns them otherwise).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StandaloneSettings {
@@ -141,6 +159,8 @@ pub struct Config {
     pub retry_window: Duration,
     /// How long the business logic may run in one attempt.
     pub task_timeout: Duration,
+    /// Largest callout body accepted, in bytes.
+    pub max_callout_bytes: usize,
     /// Outbound identity.
     pub identity: IdentitySettings,
     /// Standalone-mode settings.
@@ -230,6 +250,13 @@ impl Config {
             deadline_margin,
             retry_window: seconds(&get, LCW_RETRY_WINDOW_SECONDS, 60, 1)?,
             task_timeout: seconds(&get, LCW_TASK_TIMEOUT_SECONDS, 120, 1)?,
+            max_callout_bytes: number(
+                &get,
+                LCW_MAX_CALLOUT_BYTES,
+                DEFAULT_MAX_CALLOUT_BYTES as u64,
+                1024,
+                MAX_MAX_CALLOUT_BYTES as u64,
+            )? as usize,
             identity: IdentitySettings {
                 endpoint: get(IDENTITY_ENDPOINT),
                 header_present: get(IDENTITY_HEADER).is_some(),
@@ -394,6 +421,7 @@ impl fmt::Display for Config {
             "{LCW_TASK_TIMEOUT_SECONDS:<30} {}",
             self.task_timeout.as_secs()
         )?;
+        writeln!(f, "{LCW_MAX_CALLOUT_BYTES:<30} {}", self.max_callout_bytes)?;
         writeln!(
             f,
             "{IDENTITY_ENDPOINT:<30} {} (set by the platform)",
@@ -570,6 +598,11 @@ mod tests {
         assert_eq!(c.callback_timeout, Duration::from_secs(1800));
         assert_eq!(c.retry_window, Duration::from_secs(60));
         assert_eq!(c.standalone.max_attempts, 5);
+        assert_eq!(c.max_callout_bytes, 256 * 1024);
+        assert!(
+            c.to_string()
+                .contains("LCW_MAX_CALLOUT_BYTES          262144")
+        );
     }
 
     #[test]
@@ -586,6 +619,12 @@ mod tests {
                 "LCW_RETRY_WINDOW_SECONDS",
             ),
             (&[("LCW_GRAPH_URL", "ftp://graph")], "LCW_GRAPH_URL"),
+            (&[("LCW_MAX_CALLOUT_BYTES", "1k")], "LCW_MAX_CALLOUT_BYTES"),
+            (&[("LCW_MAX_CALLOUT_BYTES", "100")], "LCW_MAX_CALLOUT_BYTES"),
+            (
+                &[("LCW_MAX_CALLOUT_BYTES", "4194305")],
+                "LCW_MAX_CALLOUT_BYTES",
+            ),
             (&[("LCW_GRAPH_VERSION", "v2")], "LCW_GRAPH_VERSION"),
             (
                 &[

@@ -7,6 +7,24 @@
 
 use serde_json::{Map, Value, json};
 
+/// How much larger than the callout body an HTTP envelope can be, at worst. The body appears
+/// as the string `Data.req.Body`, where a raw control character escapes to six bytes, and, when
+/// it is a JSON object, once more as its top-level properties in `Metadata`, where strings are
+/// encoded again (docs/protocol.md §8.4, §8.5): about two more bytes per byte at worst. 16
+/// leaves room for however the host formats the envelope.
+const ENVELOPE_GROWTH: usize = 16;
+/// Room for everything but the body: headers (twice), query, identities, `sys`.
+const ENVELOPE_OVERHEAD: usize = 1024 * 1024;
+
+/// The largest `callout` envelope read whole: one carrying any callout up to
+/// `max_callout_bytes` fits, so an envelope over it can only carry a body over that limit, and
+/// is answered `413` without being parsed.
+pub fn envelope_limit(max_callout_bytes: usize) -> usize {
+    max_callout_bytes
+        .saturating_mul(ENVELOPE_GROWTH)
+        .saturating_add(ENVELOPE_OVERHEAD)
+}
+
 /// An invocation request from the host: `{"Data": {...}, "Metadata": {...}}`.
 #[derive(Debug, Clone, Default)]
 pub struct InvocationRequest {
@@ -186,6 +204,40 @@ impl InvocationResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An HTTP envelope as the host builds it (docs/protocol.md §8.4, §8.5), headers included.
+    fn envelope_for(body: &str) -> String {
+        let mut metadata = json!({"Headers": {"Authorization": "PoP x"}});
+        if let Ok(Value::Object(properties)) = serde_json::from_str::<Value>(body) {
+            for (key, value) in properties {
+                let encoded = match value {
+                    Value::String(_) => Value::String(value.to_string()),
+                    other => other,
+                };
+                metadata[key] = encoded;
+            }
+        }
+        json!({
+            "Data": {"req": {"Body": body, "Headers": {"Authorization": ["PoP x"]}}},
+            "Metadata": metadata,
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn the_envelope_of_any_callout_within_the_limit_fits_the_envelope_limit() {
+        let limit = 4096;
+        // Raw control characters: six bytes each in `Body`.
+        let control = "\u{1}".repeat(limit);
+        // A JSON object of backslashes: doubled in `Body`, doubled twice in `Metadata`.
+        let backslashes = format!(r#"{{"d":"{}"}}"#, "\\\\".repeat((limit - 8) / 2));
+        for body in [control, backslashes] {
+            assert!(body.len() <= limit, "{}", body.len());
+            let envelope = envelope_for(&body);
+            assert!(envelope.len() >= 4 * body.len(), "a real worst case");
+            assert!(envelope.len() <= envelope_limit(limit));
+        }
+    }
 
     #[test]
     fn strings_are_decoded_from_the_host_and_the_docs_forms() {

@@ -13,8 +13,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,11 +23,13 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
+use crate::body_limit::{LimitedBody, read_limited};
 use crate::callout_reply::CalloutReply;
-use crate::pipeline::{Accepted, Attempt, Disposition, Pipeline, Refused};
+use crate::pipeline::{Accepted, Attempt, Disposition, Pipeline, Refused, TooLarge};
 
 pub use envelope::{
     EnvelopeError, HttpTriggerData, InvocationRequest, InvocationResponse, decode_value,
+    envelope_limit,
 };
 pub use host_json::{DEFAULT_MAX_DEQUEUE_COUNT, HostJson, HostJsonError};
 
@@ -76,11 +78,16 @@ impl HostState {
     }
 }
 
-/// The handler's HTTP surface as the host sees it.
+/// The handler's HTTP surface as the host sees it. The `callout` envelope is read with a limit
+/// of its own ([`envelope_limit`]), so an oversized callout gets our `413` inside a good
+/// envelope reply, never the router's plain-text one.
 pub fn router(state: HostState) -> Router {
     Router::new()
         .route("/", get(ready).head(ready))
-        .route(&format!("/{CALLOUT_FUNCTION}"), post(callout))
+        .route(
+            &format!("/{CALLOUT_FUNCTION}"),
+            post(callout).layer(DefaultBodyLimit::disable()),
+        )
         .route(&format!("/{PROCESS_FUNCTION}"), post(process))
         .fallback(unknown_function)
         .with_state(Arc::new(state))
@@ -136,8 +143,26 @@ fn bad_envelope(invocation_id: &str, error: EnvelopeError) -> Response {
     )
 }
 
-async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: Body) -> Response {
     let invocation_id = invocation_id(&headers);
+    let max_callout_bytes = state.pipeline.config().max_callout_bytes;
+    let body: Bytes = match read_limited(body, envelope_limit(max_callout_bytes)).await {
+        Ok(LimitedBody::Within(body)) => body,
+        Ok(LimitedBody::Over) => {
+            let error = TooLarge::Callout {
+                limit: max_callout_bytes,
+            };
+            warn!(invocation_id, %error, "callout refused: too large");
+            return refusal_reply(&Refused::TooLarge(error));
+        }
+        Err(e) => {
+            warn!(invocation_id, error = %e, "the invocation request could not be read");
+            return reply(
+                StatusCode::BAD_REQUEST,
+                json!({"error": {"code": "bad_envelope", "message": "the invocation request could not be read"}}),
+            );
+        }
+    };
     let envelope = match InvocationRequest::parse(&body) {
         Ok(envelope) => envelope,
         Err(e) => return bad_envelope(&invocation_id, e),
@@ -188,16 +213,31 @@ async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
             ))
         }
         Err(refused) => {
-            if let Refused::Invalid(error) = &refused {
-                warn!(invocation_id, %error, "callout refused: invalid body");
+            match &refused {
+                Refused::Invalid(error) => {
+                    warn!(invocation_id, %error, "callout refused: invalid body")
+                }
+                Refused::TooLarge(error) => {
+                    warn!(invocation_id, %error, "callout refused: too large")
+                }
+                _ => {}
             }
-            let reply = CalloutReply::refused(&refused);
-            let line = format!("lcw-handler refused a callout with {}", reply.status);
-            with_reply(InvocationResponse::default(), &reply).log(line)
+            return refusal_reply(&refused);
         }
     };
     // The envelope itself succeeded even when the callout was refused: the host requires a 2xx
     // to deliver `res` (docs/protocol.md §8.6).
+    reply(StatusCode::OK, response.into_json())
+}
+
+/// A refused callout: the refusal in `res`, inside a successful envelope reply.
+fn refusal_reply(refused: &Refused) -> Response {
+    let callout_reply = CalloutReply::refused(refused);
+    let line = format!(
+        "lcw-handler refused a callout with {}",
+        callout_reply.status
+    );
+    let response = with_reply(InvocationResponse::default(), &callout_reply).log(line);
     reply(StatusCode::OK, response.into_json())
 }
 

@@ -11,7 +11,7 @@
 use time::OffsetDateTime;
 
 use super::Pipeline;
-use super::accept::accept;
+use super::accept::{AcceptError, TooLarge, accept};
 use crate::auth::{
     AuthError, Authenticator, KeysUnavailable, NonceCache, NonceUse, Reason, Rejection,
 };
@@ -65,6 +65,17 @@ pub enum Refused {
     Unavailable(KeysUnavailable),
     /// `400`: the body is not a usable callout.
     Invalid(CalloutError),
+    /// `413`: the body, or the work item it makes, is over a size limit.
+    TooLarge(TooLarge),
+}
+
+impl From<AcceptError> for Refused {
+    fn from(error: AcceptError) -> Refused {
+        match error {
+            AcceptError::Invalid(error) => Refused::Invalid(error),
+            AcceptError::TooLarge(error) => Refused::TooLarge(error),
+        }
+    }
 }
 
 impl Pipeline {
@@ -94,7 +105,7 @@ impl Pipeline {
             }
             None => None,
         };
-        let (item, callout) = accept(body, now, &self.config).map_err(Refused::Invalid)?;
+        let (item, callout) = accept(body, now, &self.config).map_err(Refused::from)?;
         if let Some((check, caller)) = caller
             && let Some(nonce) = &caller.nonce
         {

@@ -23,7 +23,7 @@ use crate::graph::GraphClient;
 use crate::resume::Resumer;
 use crate::task::Task;
 
-pub use accept::accept;
+pub use accept::{AcceptError, TooLarge, accept};
 pub use acceptor::{Accepted, Refused};
 pub use process::{Attempt, Disposition, ProcessReport};
 

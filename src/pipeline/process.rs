@@ -179,6 +179,16 @@ impl Pipeline {
                 );
                 ProcessReport::finished(None, format!("resume rejected: {failure}"))
             }
+            Err(e @ ResumeError::Forbidden { .. })
+                if attempt.is_last() || Instant::now() >= deadline_at =>
+            {
+                error!(
+                    error = %e,
+                    managed_identity_client_id = %self.config.identity.client_id_for_logs(),
+                    "Graph refused every resume with 403 Forbidden: put the managed identity's client id (AZURE_CLIENT_ID) in the custom task extension's callbackConfiguration.authorizedApps; the message goes to the poison queue"
+                );
+                ProcessReport::retry_later(format!("resume forbidden: {e}"))
+            }
             Err(e @ ResumeError::OutOfTime { .. }) if Instant::now() >= deadline_at => {
                 error!(error = %e, "deadline reached while resuming");
                 ProcessReport::finished(None, format!("deadline reached: {e}"))

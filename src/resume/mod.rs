@@ -2,9 +2,19 @@
 //!
 //! It owns the URL, the body, and the classification of Graph's answers into "done", "retry"
 //! and "give up". It does not know how the token is obtained: it is handed a [`GraphClient`].
+//!
+//! Two answers need more than a retry. A `401` means Graph no longer takes the token: the
+//! first one in a resume renews it (the next request fetches a fresh token) and retries at
+//! once; later ones back off like an outage, so a persistent `401` ends the invocation without
+//! deleting the task. A `403` is retried with backoff until the stop instant (the identity is
+//! most likely still propagating into `authorizedApps`) and then reported as
+//! [`ResumeError::Forbidden`], which the pipeline hands back to the queue, never drops.
 
 mod outcome;
 mod request;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -12,6 +22,7 @@ use tracing::{info, warn};
 use crate::callout::Callout;
 use crate::graph::GraphClient;
 use crate::retry::{GaveUp, RetryPolicy, Try, retry};
+use crate::token_source::Generation;
 
 pub use outcome::{GraphFailure, ResumeError, ResumeReport};
 pub use request::{OperationStatus, resume_body, resume_url};
@@ -39,7 +50,8 @@ impl Resumer {
     }
 
     /// Resumes the task of `callout` with `status`, retrying throttling and outages until
-    /// `stop_at`. A rejection (a 4xx other than 429) is not retried.
+    /// `stop_at`, which also bounds the wait for a token. A rejection (a 4xx other than 401,
+    /// 403, 408 and 429) is not retried.
     pub async fn resume(
         &self,
         callout: &Callout,
@@ -49,17 +61,29 @@ impl Resumer {
         let url = resume_url(self.graph.base_url(), self.graph.version(), callout);
         let body = resume_body(status);
         let started = Instant::now();
+        let renewed = AtomicBool::new(false);
         let result = retry(self.policy, stop_at, |attempt| {
             let url = &url;
             let body = &body;
+            let renewed = &renewed;
             async move {
-                match self.send_once(url, body).await {
-                    Try::Done(()) => Try::Done(attempt),
-                    Try::Transient { error, retry_after } => {
+                match self.send_once(url, body, stop_at).await {
+                    (Try::Done(()), _) => Try::Done(attempt),
+                    (Try::Transient { error, .. }, Some(token))
+                        if error.status == Some(401) && !renewed.swap(true, Ordering::Relaxed) =>
+                    {
+                        let renewing = self.graph.token_refused(token);
+                        warn!(attempt, %error, renewing, "Graph refused the token; retrying at once with a fresh one");
+                        Try::Transient {
+                            error,
+                            retry_after: Some(Duration::ZERO),
+                        }
+                    }
+                    (Try::Transient { error, retry_after }, _) => {
                         warn!(attempt, %error, retry_after_secs = retry_after.map(|d| d.as_secs()), "resume failed, will retry if time allows");
                         Try::Transient { error, retry_after }
                     }
-                    Try::Permanent(error) => Try::Permanent(error),
+                    (Try::Permanent(error), _) => Try::Permanent(error),
                 }
             }
         })
@@ -75,28 +99,43 @@ impl Resumer {
                 Ok(report)
             }
             Err(GaveUp::Permanent(failure)) => Err(ResumeError::Rejected(failure)),
-            Err(GaveUp::OutOfTime { last, tries }) => Err(ResumeError::OutOfTime { last, tries }),
+            Err(GaveUp::OutOfTime { last, tries }) => Err(ResumeError::out_of_time(last, tries)),
         }
     }
 
-    /// One POST, classified.
-    async fn send_once(&self, url: &str, body: &serde_json::Value) -> Try<(), GraphFailure> {
-        let request = match self.graph.request_url(reqwest::Method::POST, url).await {
-            Ok(request) => request,
+    /// One POST, classified, with the generation of the token it carried (none when no token
+    /// could be had by `stop_at`).
+    async fn send_once(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        stop_at: Instant,
+    ) -> (Try<(), GraphFailure>, Option<Generation>) {
+        let authorized = match self
+            .graph
+            .authorized(reqwest::Method::POST, url, stop_at)
+            .await
+        {
+            Ok(authorized) => authorized,
             Err(e) => {
-                return Try::Transient {
-                    error: GraphFailure::transport(e.to_string()),
-                    retry_after: None,
-                };
+                let error = GraphFailure::transport(e.to_string());
+                return (
+                    Try::Transient {
+                        error,
+                        retry_after: None,
+                    },
+                    None,
+                );
             }
         };
-        match request.json(body).send().await {
+        let answer = match authorized.request.json(body).send().await {
             Ok(response) => outcome::classify(response).await,
             Err(e) => Try::Transient {
                 error: GraphFailure::transport(without_url(e)),
                 retry_after: None,
             },
-        }
+        };
+        (answer, Some(authorized.token))
     }
 }
 

@@ -75,6 +75,29 @@ pub enum ResumeError {
         /// Requests sent.
         tries: u32,
     },
+    /// Graph answered `403` until the time this invocation may spend ran out. Most likely the
+    /// managed identity is not (yet) in the extension's `callbackConfiguration.authorizedApps`:
+    /// it takes a while to propagate after registration (docs/protocol.md §5.4), so the task is
+    /// handed back to the queue, not dropped.
+    #[error("Graph refused the resume with 403 Forbidden, {tries} tries: {last}")]
+    Forbidden {
+        /// The last failure.
+        last: GraphFailure,
+        /// Requests sent.
+        tries: u32,
+    },
+}
+
+impl ResumeError {
+    /// How the retry loop's verdict reads for the caller: running out of time while Graph
+    /// answered `403` is a permission problem, not an outage.
+    pub(super) fn out_of_time(last: GraphFailure, tries: u32) -> ResumeError {
+        if last.status == Some(StatusCode::FORBIDDEN.as_u16()) {
+            ResumeError::Forbidden { last, tries }
+        } else {
+            ResumeError::OutOfTime { last, tries }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -88,7 +111,9 @@ struct ODataErrorBody {
     message: Option<String>,
 }
 
-/// 2xx is done; 429, 5xx and 408 are transient; every other status is a rejection.
+/// 2xx is done; 429, 5xx and 408 are transient; so are 401 (the token is renewed first, see
+/// [`super::Resumer`]) and 403 (`authorizedApps` propagating); every other status is a
+/// rejection.
 pub(super) async fn classify(response: Response) -> Try<(), GraphFailure> {
     let status = response.status();
     if status.is_success() {
@@ -116,6 +141,8 @@ pub(super) async fn classify(response: Response) -> Try<(), GraphFailure> {
     };
     if status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::UNAUTHORIZED
+        || status == StatusCode::FORBIDDEN
         || status.is_server_error()
     {
         Try::Transient {

@@ -12,8 +12,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,8 +22,9 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
+use crate::body_limit::{LimitedBody, read_limited};
 use crate::callout_reply::CalloutReply;
-use crate::pipeline::{Accepted, Pipeline, Refused};
+use crate::pipeline::{Accepted, Pipeline, Refused, TooLarge};
 
 pub use workers::{QUEUE_CAPACITY, SHUTDOWN_GRACE, WorkerPool};
 
@@ -40,7 +41,11 @@ struct AppState {
 pub fn router(pipeline: Pipeline, pool: WorkerPool) -> Router {
     Router::new()
         .route("/", get(|| async { "lcw-handler ready" }))
-        .route(CALLOUT_ROUTE, post(callout))
+        // The body limit is LCW_MAX_CALLOUT_BYTES, answered as JSON by the handler.
+        .route(
+            CALLOUT_ROUTE,
+            post(callout).layer(DefaultBodyLimit::disable()),
+        )
         .with_state(Arc::new(AppState { pipeline, pool }))
 }
 
@@ -58,7 +63,17 @@ pub async fn serve(
     Ok(())
 }
 
-async fn callout(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn callout(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let limit = state.pipeline.config().max_callout_bytes;
+    let body = match read_limited(body, limit).await {
+        Ok(LimitedBody::Within(body)) => body,
+        Ok(LimitedBody::Over) => {
+            let error = TooLarge::Callout { limit };
+            warn!(%error, "callout refused: too large");
+            return to_response(&CalloutReply::too_large(&error));
+        }
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod process;
+pub mod serve;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -14,6 +15,9 @@ use lcw_emulator::tenant::{
     Callout, CalloutSpec, DEFAULT_POP_PATH, LcwAuth, LcwCaller, RecordedResume, ScriptedResponse,
     TenantEmulator, TenantOptions,
 };
+// Not every test binary bounds its tests with it (some bound each step instead).
+#[allow(unused_imports)]
+pub use lcw_emulator::time_limit::test_body;
 
 /// The public route of the callout function (from `function/callout/function.json`).
 pub const CALLOUT_PATH: &str = "/api/lifecycle/callout";
@@ -78,6 +82,19 @@ impl Harness {
         env: &[(&str, &str)],
         tenant: TenantOptions,
     ) -> Harness {
+        let tenant = TenantEmulator::start(tenant)
+            .await
+            .expect("tenant emulator starts");
+        Harness::start_in(tenant, binary, env).await
+    }
+
+    /// As [`start`](Self::start), against a tenant already set up (e.g. with a fault injected
+    /// before the handler's first request).
+    pub async fn start_in(
+        tenant: TenantEmulator,
+        binary: PathBuf,
+        env: &[(&str, &str)],
+    ) -> Harness {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let mut options = HostOptions::new(&root);
         options.functions_dir = Some(root.join("function"));
@@ -88,18 +105,17 @@ impl Harness {
     /// Starts the function app in `app_root` exactly as the host finds it there: its own
     /// `host.json`, function folders and executable (`defaultExecutablePath`).
     pub async fn start_app(app_root: &Path, env: &[(&str, &str)]) -> Harness {
-        let options = HostOptions::new(app_root);
-        Harness::start_host(options, env, TenantOptions::default()).await
+        let tenant = TenantEmulator::start(TenantOptions::default())
+            .await
+            .expect("tenant emulator starts");
+        Harness::start_host(HostOptions::new(app_root), env, tenant).await
     }
 
     async fn start_host(
         mut options: HostOptions,
         env: &[(&str, &str)],
-        tenant: TenantOptions,
+        tenant: TenantEmulator,
     ) -> Harness {
-        let tenant = TenantEmulator::start(tenant)
-            .await
-            .expect("tenant emulator starts");
         // Redeliver at once: the tests are about what happens, not about waiting.
         options.visibility_timeout = Some(Duration::from_millis(10));
         options.env = vec![
@@ -149,6 +165,47 @@ impl Harness {
             .send(callout.http_request(CALLOUT_PATH))
             .await
             .expect("the host serves the callout")
+    }
+
+    /// Sends a prepared request through the host.
+    pub async fn send_request(
+        &self,
+        request: lcw_emulator::functions_host::HttpRequest,
+    ) -> HttpResponse {
+        self.host
+            .send(request)
+            .await
+            .expect("the host serves the request")
+    }
+
+    /// Waits until `count` `process` deliveries of this task satisfy `matches`, and returns
+    /// every such delivery.
+    pub async fn wait_for_deliveries(
+        &self,
+        id: &str,
+        count: usize,
+        matches: impl Fn(&InvocationRecord) -> bool,
+    ) -> Vec<InvocationRecord> {
+        let id = id.to_owned();
+        self.host
+            .wait_for_invocations(count, SETTLE, |record| {
+                record.function == "process" && is_delivery_of(record, &id) && matches(record)
+            })
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "{count} matching deliveries of {id} within {SETTLE:?}: {:#?}",
+                    self.deliveries_for(&id)
+                )
+            })
+    }
+
+    /// Waits until a handler log line containing `needle` has been captured `count` times.
+    pub async fn wait_for_log(&self, needle: &str, count: usize) {
+        assert!(
+            self.host.wait_for_handler_line(needle, count, SETTLE).await,
+            "{count} handler line(s) containing {needle:?} within {SETTLE:?}"
+        );
     }
 
     /// Sends a raw body as a callout, from an authenticated caller.
@@ -217,12 +274,7 @@ impl Harness {
             .invocations()
             .into_iter()
             .filter(|r| r.function == "process")
-            .filter(|r| {
-                r.trigger_message
-                    .as_deref()
-                    .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
-                    .is_some_and(|item| item["taskProcessingResultId"] == id)
-            })
+            .filter(|r| is_delivery_of(r, id))
             .collect()
     }
 
@@ -244,6 +296,15 @@ impl Harness {
         self.host.stop().await;
         self.tenant.shutdown().await;
     }
+}
+
+/// Whether a queue-triggered invocation carried the work item of this task.
+fn is_delivery_of(record: &InvocationRecord, id: &str) -> bool {
+    record
+        .trigger_message
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+        .is_some_and(|item| item["taskProcessingResultId"] == id)
 }
 
 /// Asserts exactly one accepted resume with this status, and returns all requests.

@@ -27,6 +27,8 @@
 //!   messages into JSON-protocol invocations, and interprets the replies (outputs, logs, queue
 //!   retries, poison queues).
 //!
+//! - [`time_limit`]: the bound every integration test runs under, so a hang is a failure.
+//!
 //! What each emulator reproduces faithfully, and what it does not, is listed in the crate's
 //! `README.md`.
 #![warn(missing_docs)]
@@ -45,3 +47,4 @@ pub const LINKED_MARKER: &str =
 pub(crate) fn keep_linked_marker() {
     std::hint::black_box(LINKED_MARKER);
 }
+pub mod time_limit;

@@ -15,6 +15,7 @@ use lcw_emulator::tenant::{
     LcwAuth, LcwCaller, PopRequest, PopSettings, SigningKey, TenantEmulator, TenantOptions, cnf,
     jwk_thumbprint,
 };
+use lcw_emulator::time_limit::test_body;
 use serde_json::{Value, json};
 
 fn client() -> reqwest::Client {
@@ -131,161 +132,179 @@ fn now() -> i64 {
 
 #[tokio::test]
 async fn v2_discovery_leads_to_the_published_keys() {
-    let tenant = tenant().await;
-    let tid = tenant.tenant_id().to_owned();
-    let authority = tenant.authority_url();
-    assert!(authority.starts_with("http://127.0.0.1:"));
+    test_body("v2_discovery_leads_to_the_published_keys", async {
+        let tenant = tenant().await;
+        let tid = tenant.tenant_id().to_owned();
+        let authority = tenant.authority_url();
+        assert!(authority.starts_with("http://127.0.0.1:"));
 
-    let (status, config) = get(&format!(
-        "{authority}/{tid}/v2.0/.well-known/openid-configuration"
-    ))
+        let (status, config) = get(&format!(
+            "{authority}/{tid}/v2.0/.well-known/openid-configuration"
+        ))
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            config["issuer"],
+            format!("https://login.microsoftonline.com/{tid}/v2.0")
+        );
+        assert_eq!(
+            config["jwks_uri"],
+            format!("{authority}/{tid}/discovery/v2.0/keys")
+        );
+        assert_eq!(
+            config["id_token_signing_alg_values_supported"],
+            json!(["RS256"])
+        );
+        assert!(
+            config["token_endpoint"]
+                .as_str()
+                .unwrap()
+                .starts_with(&authority)
+        );
+        assert!(
+            config["authorization_endpoint"]
+                .as_str()
+                .unwrap()
+                .starts_with(&authority)
+        );
+
+        let keys = published_keys(&tenant).await;
+        assert_eq!(keys.len(), 1);
+        let key = &keys[0];
+        let kid = tenant.minter().current_kid();
+        assert_eq!(key["kty"], "RSA");
+        assert_eq!(key["use"], "sig");
+        assert_eq!(key["kid"], kid);
+        assert_eq!(key["x5t"], kid);
+        assert_eq!(key["e"], "AQAB");
+        assert_eq!(
+            key["issuer"],
+            format!("https://login.microsoftonline.com/{tid}/v2.0")
+        );
+        assert!(key.get("x5c").is_none(), "x5c is documented as omitted");
+        let n = key["n"].as_str().unwrap();
+        assert!(!n.contains('='));
+        assert_eq!(b64(n).len(), 256, "RSA-2048 modulus without a leading zero");
+        // Our discovery fetch, then published_keys' discovery and key-set fetches.
+        assert_eq!(tenant.key_requests(), 3);
+    })
     .await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        config["issuer"],
-        format!("https://login.microsoftonline.com/{tid}/v2.0")
-    );
-    assert_eq!(
-        config["jwks_uri"],
-        format!("{authority}/{tid}/discovery/v2.0/keys")
-    );
-    assert_eq!(
-        config["id_token_signing_alg_values_supported"],
-        json!(["RS256"])
-    );
-    assert!(
-        config["token_endpoint"]
-            .as_str()
-            .unwrap()
-            .starts_with(&authority)
-    );
-    assert!(
-        config["authorization_endpoint"]
-            .as_str()
-            .unwrap()
-            .starts_with(&authority)
-    );
-
-    let keys = published_keys(&tenant).await;
-    assert_eq!(keys.len(), 1);
-    let key = &keys[0];
-    let kid = tenant.minter().current_kid();
-    assert_eq!(key["kty"], "RSA");
-    assert_eq!(key["use"], "sig");
-    assert_eq!(key["kid"], kid);
-    assert_eq!(key["x5t"], kid);
-    assert_eq!(key["e"], "AQAB");
-    assert_eq!(
-        key["issuer"],
-        format!("https://login.microsoftonline.com/{tid}/v2.0")
-    );
-    assert!(key.get("x5c").is_none(), "x5c is documented as omitted");
-    let n = key["n"].as_str().unwrap();
-    assert!(!n.contains('='));
-    assert_eq!(b64(n).len(), 256, "RSA-2048 modulus without a leading zero");
-    // Our discovery fetch, then published_keys' discovery and key-set fetches.
-    assert_eq!(tenant.key_requests(), 3);
 }
 
 #[tokio::test]
 async fn v1_discovery_uses_the_sts_issuer_and_common_keys() {
-    let tenant = tenant().await;
-    let tid = tenant.tenant_id().to_owned();
-    let authority = tenant.authority_url();
-    let (status, config) = get(&format!(
-        "{authority}/{tid}/.well-known/openid-configuration"
-    ))
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(config["issuer"], format!("https://sts.windows.net/{tid}/"));
-    assert_eq!(
-        config["jwks_uri"],
-        format!("{authority}/common/discovery/keys")
-    );
-    let (status, jwks) = get(config["jwks_uri"].as_str().unwrap()).await;
-    assert_eq!(status, 200);
-    assert_eq!(jwks["keys"][0]["kid"], tenant.minter().current_kid());
-    assert!(jwks["keys"][0].get("issuer").is_none());
+    test_body("v1_discovery_uses_the_sts_issuer_and_common_keys", async {
+        let tenant = tenant().await;
+        let tid = tenant.tenant_id().to_owned();
+        let authority = tenant.authority_url();
+        let (status, config) = get(&format!(
+            "{authority}/{tid}/.well-known/openid-configuration"
+        ))
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(config["issuer"], format!("https://sts.windows.net/{tid}/"));
+        assert_eq!(
+            config["jwks_uri"],
+            format!("{authority}/common/discovery/keys")
+        );
+        let (status, jwks) = get(config["jwks_uri"].as_str().unwrap()).await;
+        assert_eq!(status, 200);
+        assert_eq!(jwks["keys"][0]["kid"], tenant.minter().current_kid());
+        assert!(jwks["keys"][0].get("issuer").is_none());
 
-    let (status, common_v2) = get(&format!("{authority}/common/discovery/v2.0/keys")).await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        common_v2["keys"][0]["issuer"],
-        "https://login.microsoftonline.com/{tenantid}/v2.0"
-    );
+        let (status, common_v2) = get(&format!("{authority}/common/discovery/v2.0/keys")).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            common_v2["keys"][0]["issuer"],
+            "https://login.microsoftonline.com/{tenantid}/v2.0"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn unknown_tenant_is_aadsts90002() {
-    let tenant = tenant().await;
-    let authority = tenant.authority_url();
-    for path in [
-        "00000000-0000-4000-8000-000000000000/v2.0/.well-known/openid-configuration",
-        "00000000-0000-4000-8000-000000000000/.well-known/openid-configuration",
-        "00000000-0000-4000-8000-000000000000/discovery/v2.0/keys",
-    ] {
-        let (status, body) = get(&format!("{authority}/{path}")).await;
-        assert_eq!(status, 400, "{path}");
-        assert_eq!(body["error"], "invalid_tenant");
-        assert_eq!(body["error_codes"], json!([90002]));
-        assert!(
-            body["error_description"]
-                .as_str()
-                .unwrap()
-                .starts_with("AADSTS90002:")
-        );
-    }
+    test_body("unknown_tenant_is_aadsts90002", async {
+        let tenant = tenant().await;
+        let authority = tenant.authority_url();
+        for path in [
+            "00000000-0000-4000-8000-000000000000/v2.0/.well-known/openid-configuration",
+            "00000000-0000-4000-8000-000000000000/.well-known/openid-configuration",
+            "00000000-0000-4000-8000-000000000000/discovery/v2.0/keys",
+        ] {
+            let (status, body) = get(&format!("{authority}/{path}")).await;
+            assert_eq!(status, 400, "{path}");
+            assert_eq!(body["error"], "invalid_tenant");
+            assert_eq!(body["error_codes"], json!([90002]));
+            assert!(
+                body["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("AADSTS90002:")
+            );
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn rotation_publishes_both_kids_until_old_ones_are_retired() {
-    let tenant = tenant().await;
-    let minter = tenant.minter();
-    let old_kid = minter.current_kid();
-    let old_token = minter.access_token(minter.bearer_v1_claims("api://x"));
+    test_body(
+        "rotation_publishes_both_kids_until_old_ones_are_retired",
+        async {
+            let tenant = tenant().await;
+            let minter = tenant.minter();
+            let old_kid = minter.current_kid();
+            let old_token = minter.access_token(minter.bearer_v1_claims("api://x"));
 
-    let new_kid = tenant.rotate_signing_key();
-    assert_ne!(new_kid, old_kid);
-    assert_eq!(minter.current_kid(), new_kid, "clones see the rotation");
-    let new_token = minter.access_token(minter.bearer_v1_claims("api://x"));
-    assert_eq!(split(&new_token).0["kid"], new_kid);
+            let new_kid = tenant.rotate_signing_key();
+            assert_ne!(new_kid, old_kid);
+            assert_eq!(minter.current_kid(), new_kid, "clones see the rotation");
+            let new_token = minter.access_token(minter.bearer_v1_claims("api://x"));
+            assert_eq!(split(&new_token).0["kid"], new_kid);
 
-    let keys = published_keys(&tenant).await;
-    let kids: Vec<&str> = keys.iter().map(|k| k["kid"].as_str().unwrap()).collect();
-    assert_eq!(kids, vec![old_kid.as_str(), new_kid.as_str()]);
-    assert!(verifies_with(&keys, &old_token));
-    assert!(verifies_with(&keys, &new_token));
+            let keys = published_keys(&tenant).await;
+            let kids: Vec<&str> = keys.iter().map(|k| k["kid"].as_str().unwrap()).collect();
+            assert_eq!(kids, vec![old_kid.as_str(), new_kid.as_str()]);
+            assert!(verifies_with(&keys, &old_token));
+            assert!(verifies_with(&keys, &new_token));
 
-    tenant.retire_old_keys();
-    let keys = published_keys(&tenant).await;
-    assert_eq!(keys.len(), 1);
-    assert_eq!(keys[0]["kid"], new_kid);
-    assert!(!verifies_with(&keys, &old_token));
-    assert!(verifies_with(&keys, &new_token));
+            tenant.retire_old_keys();
+            let keys = published_keys(&tenant).await;
+            assert_eq!(keys.len(), 1);
+            assert_eq!(keys[0]["kid"], new_kid);
+            assert!(!verifies_with(&keys, &old_token));
+            assert!(verifies_with(&keys, &new_token));
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn unavailable_keys_answer_503_and_are_counted() {
-    let tenant = tenant().await;
-    let tid = tenant.tenant_id().to_owned();
-    let authority = tenant.authority_url();
-    tenant.set_keys_available(false);
-    let (status, _) = get(&format!(
-        "{authority}/{tid}/v2.0/.well-known/openid-configuration"
-    ))
-    .await;
-    assert_eq!(status, 503);
-    let (status, _) = get(&format!("{authority}/{tid}/discovery/v2.0/keys")).await;
-    assert_eq!(status, 503);
-    assert_eq!(tenant.key_requests(), 2);
+    test_body("unavailable_keys_answer_503_and_are_counted", async {
+        let tenant = tenant().await;
+        let tid = tenant.tenant_id().to_owned();
+        let authority = tenant.authority_url();
+        tenant.set_keys_available(false);
+        let (status, _) = get(&format!(
+            "{authority}/{tid}/v2.0/.well-known/openid-configuration"
+        ))
+        .await;
+        assert_eq!(status, 503);
+        let (status, _) = get(&format!("{authority}/{tid}/discovery/v2.0/keys")).await;
+        assert_eq!(status, 503);
+        assert_eq!(tenant.key_requests(), 2);
 
-    tenant.set_keys_available(true);
-    // A delay only postpones the answer; what it does to a validator's timeout is the
-    // validator's test.
-    tenant.set_keys_delay(std::time::Duration::from_millis(20));
-    let (status, _) = get(&format!("{authority}/common/discovery/keys")).await;
-    assert_eq!(status, 200);
-    assert_eq!(tenant.key_requests(), 3);
+        tenant.set_keys_available(true);
+        // A delay only postpones the answer; what it does to a validator's timeout is the
+        // validator's test.
+        tenant.set_keys_delay(std::time::Duration::from_millis(20));
+        let (status, _) = get(&format!("{authority}/common/discovery/keys")).await;
+        assert_eq!(status, 200);
+        assert_eq!(tenant.key_requests(), 3);
+    })
+    .await;
 }
 
 // --- thumbprints and signatures -----------------------------------------------------------
@@ -330,6 +349,7 @@ fn caller_key_thumbprints_are_over_their_public_jwk() {
 
 #[tokio::test]
 async fn minted_rs256_token_verifies_with_the_published_key() {
+    test_body("minted_rs256_token_verifies_with_the_published_key", async {
     let tenant = tenant().await;
     let minter = tenant.minter();
     let token = minter.access_token(minter.pop_access_token_claims(json!({"kid": "t"})));
@@ -351,93 +371,111 @@ async fn minted_rs256_token_verifies_with_the_published_key() {
         std::str::from_utf8(&tampered).unwrap(),
         &signature
     ));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn unpublished_key_signs_validly_but_is_not_published() {
-    let tenant = tenant().await;
-    let minter = tenant.minter();
-    let kid = minter.unpublished_kid();
-    let mut header = minter.access_token_header();
-    header["kid"] = json!(kid);
-    header["x5t"] = json!(kid);
-    let token = minter.sign(
-        header,
-        minter.bearer_v2_claims("api://x"),
-        &SigningKey::Unpublished,
-    );
-    let keys = published_keys(&tenant).await;
-    assert!(keys.iter().all(|k| k["kid"] != kid));
-    assert!(!verifies_with(&keys, &token));
+    test_body(
+        "unpublished_key_signs_validly_but_is_not_published",
+        async {
+            let tenant = tenant().await;
+            let minter = tenant.minter();
+            let kid = minter.unpublished_kid();
+            let mut header = minter.access_token_header();
+            header["kid"] = json!(kid);
+            header["x5t"] = json!(kid);
+            let token = minter.sign(
+                header,
+                minter.bearer_v2_claims("api://x"),
+                &SigningKey::Unpublished,
+            );
+            let keys = published_keys(&tenant).await;
+            assert!(keys.iter().all(|k| k["kid"] != kid));
+            assert!(!verifies_with(&keys, &token));
 
-    // Under the published kid, the unpublished key's signature still fails.
-    let forged = minter.sign(
-        minter.access_token_header(),
-        minter.bearer_v2_claims("api://x"),
-        &SigningKey::Unpublished,
-    );
-    assert!(!verifies_with(&keys, &forged));
+            // Under the published kid, the unpublished key's signature still fails.
+            let forged = minter.sign(
+                minter.access_token_header(),
+                minter.bearer_v2_claims("api://x"),
+                &SigningKey::Unpublished,
+            );
+            assert!(!verifies_with(&keys, &forged));
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn unsigned_and_hmac_forges() {
-    let tenant = tenant().await;
-    let minter = tenant.minter();
-    let header = json!({"typ": "JWT", "alg": "none"});
-    let claims = minter.bearer_v1_claims("api://x");
-    let unsigned = minter.sign(header.clone(), claims.clone(), &SigningKey::Unsigned);
-    assert!(unsigned.ends_with('.'));
-    let parts: Vec<&str> = unsigned.split('.').collect();
-    assert_eq!(parts.len(), 3);
-    assert_eq!(parts[2], "");
-    assert_eq!(
-        serde_json::from_slice::<Value>(&b64(parts[0])).unwrap(),
-        header
-    );
+    test_body("unsigned_and_hmac_forges", async {
+        let tenant = tenant().await;
+        let minter = tenant.minter();
+        let header = json!({"typ": "JWT", "alg": "none"});
+        let claims = minter.bearer_v1_claims("api://x");
+        let unsigned = minter.sign(header.clone(), claims.clone(), &SigningKey::Unsigned);
+        assert!(unsigned.ends_with('.'));
+        let parts: Vec<&str> = unsigned.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[2], "");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&b64(parts[0])).unwrap(),
+            header
+        );
 
-    // The classic confusion: HS256 keyed with the published RSA modulus.
-    let keys = published_keys(&tenant).await;
-    let secret = keys[0]["n"].as_str().unwrap().as_bytes().to_vec();
-    let forged = minter.sign(
-        json!({"typ": "JWT", "alg": "HS256", "kid": minter.current_kid()}),
-        claims,
-        &SigningKey::Hmac(secret.clone()),
-    );
-    let (_, _, input, signature) = split(&forged);
-    let key = hmac::Key::new(hmac::HMAC_SHA256, &secret);
-    assert!(hmac::verify(&key, input.as_bytes(), &signature).is_ok());
-    assert!(!verifies_with(&keys, &forged));
+        // The classic confusion: HS256 keyed with the published RSA modulus.
+        let keys = published_keys(&tenant).await;
+        let secret = keys[0]["n"].as_str().unwrap().as_bytes().to_vec();
+        let forged = minter.sign(
+            json!({"typ": "JWT", "alg": "HS256", "kid": minter.current_kid()}),
+            claims,
+            &SigningKey::Hmac(secret.clone()),
+        );
+        let (_, _, input, signature) = split(&forged);
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &secret);
+        assert!(hmac::verify(&key, input.as_bytes(), &signature).is_ok());
+        assert!(!verifies_with(&keys, &forged));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn es256_signed_http_request_is_fixed_size_and_verifies_with_cnf_jwk() {
-    let tenant = tenant().await;
-    let minter = tenant.minter();
-    let key = CallerKey::ec_p256();
-    let request = PopRequest::post("an.access.token", DEFAULT_POP_HOST, DEFAULT_POP_PATH);
-    let shr = minter.signed_http_request(&key, &request);
-    let (header, payload, input, signature) = split(&shr);
-    assert_eq!(
-        header,
-        json!({"alg": "ES256", "kid": key.thumbprint(), "typ": "pop"})
-    );
-    assert_eq!(signature.len(), 64, "JOSE r || s, not DER");
-    let jwk = &payload["cnf"]["jwk"];
-    assert_eq!(jwk_thumbprint(jwk).unwrap(), key.thumbprint());
-    let mut point = vec![0x04];
-    point.extend(b64(jwk["x"].as_str().unwrap()));
-    point.extend(b64(jwk["y"].as_str().unwrap()));
-    let public = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point);
-    assert!(public.verify(input.as_bytes(), &signature).is_ok());
-    assert!(
-        public
-            .verify(format!("{input}x").as_bytes(), &signature)
-            .is_err()
-    );
+    test_body(
+        "es256_signed_http_request_is_fixed_size_and_verifies_with_cnf_jwk",
+        async {
+            let tenant = tenant().await;
+            let minter = tenant.minter();
+            let key = CallerKey::ec_p256();
+            let request = PopRequest::post("an.access.token", DEFAULT_POP_HOST, DEFAULT_POP_PATH);
+            let shr = minter.signed_http_request(&key, &request);
+            let (header, payload, input, signature) = split(&shr);
+            assert_eq!(
+                header,
+                json!({"alg": "ES256", "kid": key.thumbprint(), "typ": "pop"})
+            );
+            assert_eq!(signature.len(), 64, "JOSE r || s, not DER");
+            let jwk = &payload["cnf"]["jwk"];
+            assert_eq!(jwk_thumbprint(jwk).unwrap(), key.thumbprint());
+            let mut point = vec![0x04];
+            point.extend(b64(jwk["x"].as_str().unwrap()));
+            point.extend(b64(jwk["y"].as_str().unwrap()));
+            let public = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point);
+            assert!(public.verify(input.as_bytes(), &signature).is_ok());
+            assert!(
+                public
+                    .verify(format!("{input}x").as_bytes(), &signature)
+                    .is_err()
+            );
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn rs256_signed_http_request_verifies_with_cnf_jwk() {
+    test_body("rs256_signed_http_request_verifies_with_cnf_jwk", async {
     let tenant = tenant().await;
     let minter = tenant.minter();
     let key = CallerKey::rsa();
@@ -469,6 +507,8 @@ async fn rs256_signed_http_request_verifies_with_cnf_jwk() {
     let (_, payload, input, signature) = split(&tampered);
     assert_eq!(payload["m"], "GET");
     assert!(rsa_verifies(&payload["cnf"]["jwk"], &input, &signature));
+    })
+    .await;
 }
 
 #[test]
@@ -484,165 +524,189 @@ fn cnf_forms() {
 
 #[tokio::test]
 async fn pop_callout_carries_a_signed_http_request_bound_to_its_access_token() {
-    let tenant = tenant().await;
-    let settings = tenant.pop_settings();
-    let key = settings.key.clone();
-    assert_eq!(settings.u, DEFAULT_POP_HOST);
-    assert_eq!(settings.p, DEFAULT_POP_PATH);
-    let caller = tenant.lcw().with_auth(LcwAuth::Pop(settings));
+    test_body(
+        "pop_callout_carries_a_signed_http_request_bound_to_its_access_token",
+        async {
+            let tenant = tenant().await;
+            let settings = tenant.pop_settings();
+            let key = settings.key.clone();
+            assert_eq!(settings.u, DEFAULT_POP_HOST);
+            assert_eq!(settings.p, DEFAULT_POP_PATH);
+            let caller = tenant.lcw().with_auth(LcwAuth::Pop(settings));
 
-    let authorization = authorization_of(&caller).expect("an Authorization header");
-    let shr = authorization.strip_prefix("PoP ").expect("PoP scheme");
-    let (header, payload, input, signature) = split(shr);
-    assert_eq!(
-        header,
-        json!({"alg": "RS256", "kid": key.thumbprint(), "typ": "pop"})
-    );
-    assert_eq!(payload["m"], "POST");
-    assert_eq!(payload["u"], "management.azure.com");
-    assert_eq!(payload["p"], DEFAULT_POP_PATH);
-    assert!((payload["ts"].as_i64().unwrap() - now()).abs() < 300);
-    assert!(!payload["nonce"].as_str().unwrap().is_empty());
-    assert_eq!(payload["cnf"]["jwk"], key.public_jwk());
-    for absent in ["q", "h", "b"] {
-        assert!(payload.get(absent).is_none());
-    }
-    assert!(rsa_verifies(&payload["cnf"]["jwk"], &input, &signature));
+            let authorization = authorization_of(&caller).expect("an Authorization header");
+            let shr = authorization.strip_prefix("PoP ").expect("PoP scheme");
+            let (header, payload, input, signature) = split(shr);
+            assert_eq!(
+                header,
+                json!({"alg": "RS256", "kid": key.thumbprint(), "typ": "pop"})
+            );
+            assert_eq!(payload["m"], "POST");
+            assert_eq!(payload["u"], "management.azure.com");
+            assert_eq!(payload["p"], DEFAULT_POP_PATH);
+            assert!((payload["ts"].as_i64().unwrap() - now()).abs() < 300);
+            assert!(!payload["nonce"].as_str().unwrap().is_empty());
+            assert_eq!(payload["cnf"]["jwk"], key.public_jwk());
+            for absent in ["q", "h", "b"] {
+                assert!(payload.get(absent).is_none());
+            }
+            assert!(rsa_verifies(&payload["cnf"]["jwk"], &input, &signature));
 
-    let at = payload["at"].as_str().unwrap();
-    let (at_header, claims, _, _) = split(at);
-    let tid = tenant.tenant_id();
-    assert_eq!(at_header["alg"], "RS256");
-    assert_eq!(claims["iss"], format!("https://sts.windows.net/{tid}/"));
-    assert_eq!(claims["aud"], ARM_AUDIENCE);
-    assert_eq!(claims["appid"], LIFECYCLE_WORKFLOWS_APP_ID);
-    assert_eq!(claims["appidacr"], "2");
-    assert_eq!(claims["tid"], tid);
-    assert_eq!(claims["ver"], "1.0");
-    assert_eq!(claims["cnf"], json!({"kid": key.thumbprint()}));
-    assert_eq!(claims["oid"], claims["sub"]);
-    let (iat, nbf, exp) = (
-        claims["iat"].as_i64().unwrap(),
-        claims["nbf"].as_i64().unwrap(),
-        claims["exp"].as_i64().unwrap(),
-    );
-    assert_eq!(iat, nbf);
-    assert_eq!(exp - iat, 3660);
-    assert!(verifies_with(&published_keys(&tenant).await, at));
+            let at = payload["at"].as_str().unwrap();
+            let (at_header, claims, _, _) = split(at);
+            let tid = tenant.tenant_id();
+            assert_eq!(at_header["alg"], "RS256");
+            assert_eq!(claims["iss"], format!("https://sts.windows.net/{tid}/"));
+            assert_eq!(claims["aud"], ARM_AUDIENCE);
+            assert_eq!(claims["appid"], LIFECYCLE_WORKFLOWS_APP_ID);
+            assert_eq!(claims["appidacr"], "2");
+            assert_eq!(claims["tid"], tid);
+            assert_eq!(claims["ver"], "1.0");
+            assert_eq!(claims["cnf"], json!({"kid": key.thumbprint()}));
+            assert_eq!(claims["oid"], claims["sub"]);
+            let (iat, nbf, exp) = (
+                claims["iat"].as_i64().unwrap(),
+                claims["nbf"].as_i64().unwrap(),
+                claims["exp"].as_i64().unwrap(),
+            );
+            assert_eq!(iat, nbf);
+            assert_eq!(exp - iat, 3660);
+            assert!(verifies_with(&published_keys(&tenant).await, at));
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn pop_callouts_reuse_the_access_token_with_fresh_nonces() {
-    let tenant = tenant().await;
-    let caller = tenant.lcw().with_auth(LcwAuth::Pop(PopSettings {
-        cnf: CnfForm::Jwk,
-        ..tenant.pop_settings()
-    }));
-    let wave = caller.joiner_wave(3);
-    let payloads: Vec<Value> = wave
-        .iter()
-        .map(|callout| {
-            let value = &callout
-                .headers
+    test_body(
+        "pop_callouts_reuse_the_access_token_with_fresh_nonces",
+        async {
+            let tenant = tenant().await;
+            let caller = tenant.lcw().with_auth(LcwAuth::Pop(PopSettings {
+                cnf: CnfForm::Jwk,
+                ..tenant.pop_settings()
+            }));
+            let wave = caller.joiner_wave(3);
+            let payloads: Vec<Value> = wave
                 .iter()
-                .find(|(name, _)| name == "Authorization")
-                .expect("joiner_wave uses the caller's auth")
-                .1;
-            split(value.strip_prefix("PoP ").unwrap()).1
-        })
-        .collect();
-    assert!(payloads.iter().all(|p| p["at"] == payloads[0]["at"]));
-    let mut nonces: Vec<&str> = payloads
-        .iter()
-        .map(|p| p["nonce"].as_str().unwrap())
-        .collect();
-    nonces.sort_unstable();
-    nonces.dedup();
-    assert_eq!(nonces.len(), 3);
-    let at_claims = split(payloads[0]["at"].as_str().unwrap()).1;
-    assert_eq!(
-        at_claims["cnf"],
-        json!({"jwk": tenant.pop_settings().key.public_jwk()})
-    );
+                .map(|callout| {
+                    let value = &callout
+                        .headers
+                        .iter()
+                        .find(|(name, _)| name == "Authorization")
+                        .expect("joiner_wave uses the caller's auth")
+                        .1;
+                    split(value.strip_prefix("PoP ").unwrap()).1
+                })
+                .collect();
+            assert!(payloads.iter().all(|p| p["at"] == payloads[0]["at"]));
+            let mut nonces: Vec<&str> = payloads
+                .iter()
+                .map(|p| p["nonce"].as_str().unwrap())
+                .collect();
+            nonces.sort_unstable();
+            nonces.dedup();
+            assert_eq!(nonces.len(), 3);
+            let at_claims = split(payloads[0]["at"].as_str().unwrap()).1;
+            assert_eq!(
+                at_claims["cnf"],
+                json!({"jwk": tenant.pop_settings().key.public_jwk()})
+            );
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn ec_caller_key_and_jkt_binding() {
-    let tenant = tenant().await;
-    let key = CallerKey::ec_p256();
-    let caller = tenant.lcw().with_auth(LcwAuth::Pop(PopSettings {
-        key: key.clone(),
-        cnf: CnfForm::Jkt,
-        u: "example.invalid".into(),
-        p: "/custom".into(),
-    }));
-    let authorization = authorization_of(&caller).unwrap();
-    let (header, payload, _, signature) = split(authorization.strip_prefix("PoP ").unwrap());
-    assert_eq!(header["alg"], "ES256");
-    assert_eq!(signature.len(), 64);
-    assert_eq!(payload["u"], "example.invalid");
-    assert_eq!(payload["p"], "/custom");
-    let at_claims = split(payload["at"].as_str().unwrap()).1;
-    assert_eq!(at_claims["cnf"], json!({"jkt": key.thumbprint()}));
+    test_body("ec_caller_key_and_jkt_binding", async {
+        let tenant = tenant().await;
+        let key = CallerKey::ec_p256();
+        let caller = tenant.lcw().with_auth(LcwAuth::Pop(PopSettings {
+            key: key.clone(),
+            cnf: CnfForm::Jkt,
+            u: "example.invalid".into(),
+            p: "/custom".into(),
+        }));
+        let authorization = authorization_of(&caller).unwrap();
+        let (header, payload, _, signature) = split(authorization.strip_prefix("PoP ").unwrap());
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(signature.len(), 64);
+        assert_eq!(payload["u"], "example.invalid");
+        assert_eq!(payload["p"], "/custom");
+        let at_claims = split(payload["at"].as_str().unwrap()).1;
+        assert_eq!(at_claims["cnf"], json!({"jkt": key.thumbprint()}));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn bearer_v1_and_v2_differ_as_documented() {
-    let tenant = tenant().await;
-    let tid = tenant.tenant_id().to_owned();
-    let audience = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d";
-    let keys = published_keys(&tenant).await;
+    test_body("bearer_v1_and_v2_differ_as_documented", async {
+        let tenant = tenant().await;
+        let tid = tenant.tenant_id().to_owned();
+        let audience = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d";
+        let keys = published_keys(&tenant).await;
 
-    let v1 = authorization_of(&tenant.lcw().with_auth(LcwAuth::BearerV1 {
-        audience: audience.into(),
-    }))
-    .unwrap();
-    let v1 = v1.strip_prefix("Bearer ").expect("Bearer scheme");
-    assert!(verifies_with(&keys, v1));
-    let claims = split(v1).1;
-    assert_eq!(claims["iss"], format!("https://sts.windows.net/{tid}/"));
-    assert_eq!(claims["aud"], audience);
-    assert_eq!(claims["appid"], LIFECYCLE_WORKFLOWS_APP_ID);
-    assert_eq!(claims["ver"], "1.0");
-    assert_eq!(claims["tid"], tid);
-    assert!(claims.get("azp").is_none());
-    assert!(claims.get("cnf").is_none());
+        let v1 = authorization_of(&tenant.lcw().with_auth(LcwAuth::BearerV1 {
+            audience: audience.into(),
+        }))
+        .unwrap();
+        let v1 = v1.strip_prefix("Bearer ").expect("Bearer scheme");
+        assert!(verifies_with(&keys, v1));
+        let claims = split(v1).1;
+        assert_eq!(claims["iss"], format!("https://sts.windows.net/{tid}/"));
+        assert_eq!(claims["aud"], audience);
+        assert_eq!(claims["appid"], LIFECYCLE_WORKFLOWS_APP_ID);
+        assert_eq!(claims["ver"], "1.0");
+        assert_eq!(claims["tid"], tid);
+        assert!(claims.get("azp").is_none());
+        assert!(claims.get("cnf").is_none());
 
-    let v2 = authorization_of(&tenant.lcw().with_auth(LcwAuth::BearerV2 {
-        audience: audience.into(),
-    }))
-    .unwrap();
-    let v2 = v2.strip_prefix("Bearer ").expect("Bearer scheme");
-    assert!(verifies_with(&keys, v2));
-    let claims = split(v2).1;
-    assert_eq!(
-        claims["iss"],
-        format!("https://login.microsoftonline.com/{tid}/v2.0")
-    );
-    assert_eq!(claims["aud"], audience);
-    assert_eq!(claims["azp"], LIFECYCLE_WORKFLOWS_APP_ID);
-    assert_eq!(claims["azpacr"], "2");
-    assert_eq!(claims["ver"], "2.0");
-    assert_eq!(claims["tid"], tid);
-    assert!(claims.get("appid").is_none());
-    assert!(claims.get("cnf").is_none());
+        let v2 = authorization_of(&tenant.lcw().with_auth(LcwAuth::BearerV2 {
+            audience: audience.into(),
+        }))
+        .unwrap();
+        let v2 = v2.strip_prefix("Bearer ").expect("Bearer scheme");
+        assert!(verifies_with(&keys, v2));
+        let claims = split(v2).1;
+        assert_eq!(
+            claims["iss"],
+            format!("https://login.microsoftonline.com/{tid}/v2.0")
+        );
+        assert_eq!(claims["aud"], audience);
+        assert_eq!(claims["azp"], LIFECYCLE_WORKFLOWS_APP_ID);
+        assert_eq!(claims["azpacr"], "2");
+        assert_eq!(claims["ver"], "2.0");
+        assert_eq!(claims["tid"], tid);
+        assert!(claims.get("appid").is_none());
+        assert!(claims.get("cnf").is_none());
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn callers_send_no_header_by_default_and_raw_values_verbatim() {
-    let tenant = tenant().await;
-    assert_eq!(authorization_of(&tenant.lcw()), None);
-    let raw = tenant.lcw().with_authorization("PoP not-a-jws");
-    assert_eq!(authorization_of(&raw).as_deref(), Some("PoP not-a-jws"));
-    let replaced = raw.with_auth(LcwAuth::None);
-    assert_eq!(authorization_of(&replaced), None);
-    let bearer = tenant
-        .lcw()
-        .with_auth(LcwAuth::BearerV1 {
-            audience: "a".into(),
-        })
-        .with_authorization("Basic x");
-    assert_eq!(authorization_of(&bearer).as_deref(), Some("Basic x"));
+    test_body(
+        "callers_send_no_header_by_default_and_raw_values_verbatim",
+        async {
+            let tenant = tenant().await;
+            assert_eq!(authorization_of(&tenant.lcw()), None);
+            let raw = tenant.lcw().with_authorization("PoP not-a-jws");
+            assert_eq!(authorization_of(&raw).as_deref(), Some("PoP not-a-jws"));
+            let replaced = raw.with_auth(LcwAuth::None);
+            assert_eq!(authorization_of(&replaced), None);
+            let bearer = tenant
+                .lcw()
+                .with_auth(LcwAuth::BearerV1 {
+                    audience: "a".into(),
+                })
+                .with_authorization("Basic x");
+            assert_eq!(authorization_of(&bearer).as_deref(), Some("Basic x"));
+        },
+    )
+    .await;
 }
 
 #[test]

@@ -76,8 +76,8 @@ pub(crate) struct QueueSettings {
     pub(crate) max_dequeue_count: u32,
     pub(crate) visibility_timeout: Duration,
     pub(crate) batch_size: usize,
-    /// Validated for fidelity; it has no observable effect because every message in the
-    /// emulator is written and read by the same host.
+    /// How message bodies are stored. Every message in the emulator is written and read by
+    /// the same host, so it only matters for the size limit (base64 grows a message by 4/3).
     pub(crate) message_encoding: MessageEncoding,
 }
 

@@ -56,7 +56,10 @@ pub(crate) async fn invoke(
                 outputs.insert("$return".to_owned(), value.clone());
             }
             recorded_outputs = Value::Object(outputs);
-            outputs::apply(function, &reply)
+            outputs::apply(function, &reply).and_then(|applied| {
+                outputs::check_message_sizes(&applied, shared.host.queues.message_encoding)
+                    .map(|()| applied)
+            })
         }
     };
     if let Ok(applied) = &result {

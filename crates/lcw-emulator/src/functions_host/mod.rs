@@ -162,6 +162,8 @@ pub(crate) struct Shared {
     /// Queues some function triggers on: the ones `wait_until_idle` waits to drain.
     trigger_queues: Vec<String>,
     invocations: Mutex<Vec<InvocationRecord>>,
+    /// Woken whenever an invocation is recorded.
+    invocation_recorded: tokio::sync::Notify,
     http_in_flight: AtomicUsize,
 }
 
@@ -181,6 +183,7 @@ impl Shared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(record);
+        self.invocation_recorded.notify_waiters();
     }
 
     pub(crate) fn http_in_flight(&self) -> InFlight<'_> {
@@ -271,6 +274,7 @@ impl FunctionsHost {
             visibility_timeout,
             trigger_queues,
             invocations: Mutex::new(Vec::new()),
+            invocation_recorded: tokio::sync::Notify::new(),
             http_in_flight: AtomicUsize::new(0),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -364,6 +368,36 @@ impl FunctionsHost {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Waits until at least `count` recorded invocations satisfy `matches`, and returns those,
+    /// in completion order; `None` on timeout. Lets a test wait for "the host redelivered" or
+    /// "the first delivery failed" as events rather than sleeping.
+    pub async fn wait_for_invocations(
+        &self,
+        count: usize,
+        timeout: Duration,
+        matches: impl Fn(&InvocationRecord) -> bool,
+    ) -> Option<Vec<InvocationRecord>> {
+        let shared = &self.shared;
+        let found = async {
+            loop {
+                let recorded = shared.invocation_recorded.notified();
+                tokio::pin!(recorded);
+                // Register before looking, so a record added in between is not missed.
+                recorded.as_mut().enable();
+                let matching: Vec<InvocationRecord> = self
+                    .invocations()
+                    .into_iter()
+                    .filter(|r| matches(r))
+                    .collect();
+                if matching.len() >= count {
+                    return matching;
+                }
+                recorded.await;
+            }
+        };
+        tokio::time::timeout(timeout, found).await.ok()
     }
 
     /// Captured stdout lines of the handler (all restarts).

@@ -12,7 +12,11 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::{Map, Value};
 
 use super::HttpResponse;
-use super::config::{FunctionConfig, OutputKind, get_ci};
+use super::config::{FunctionConfig, MessageEncoding, OutputKind, get_ci};
+
+/// Largest message a Storage queue accepts, counted after the message encoding: 64 KiB
+/// (https://learn.microsoft.com/rest/api/storageservices/put-message).
+pub(crate) const MAX_QUEUE_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// Name of the output binding that maps to `ReturnValue`.
 const RETURN_BINDING: &str = "$return";
@@ -147,6 +151,26 @@ pub(crate) fn apply(
         }
     }
     Ok(applied)
+}
+
+/// Refuses the outputs if a queue message is larger than Storage accepts once encoded: the
+/// host's queue binding throws, so the invocation fails and nothing is enqueued.
+pub(crate) fn check_message_sizes(
+    applied: &AppliedOutputs,
+    encoding: MessageEncoding,
+) -> Result<(), String> {
+    for (queue, text) in &applied.messages {
+        let stored = match encoding {
+            MessageEncoding::Base64 => text.len().div_ceil(3) * 4,
+            MessageEncoding::None => text.len(),
+        };
+        if stored > MAX_QUEUE_MESSAGE_BYTES {
+            return Err(format!(
+                "a message for queue `{queue}` is {stored} bytes once encoded; Storage queues accept at most {MAX_QUEUE_MESSAGE_BYTES}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Decodes like `Convert.FromBase64String`, or `None` when that would throw.
@@ -294,6 +318,20 @@ mod tests {
             queue_messages(&json!("aGVsbG8="), true),
             vec!["aGVsbG8=".to_owned()]
         );
+    }
+
+    #[test]
+    fn messages_over_64_kib_once_encoded_fail_the_outputs() {
+        let with = |len: usize| AppliedOutputs {
+            http: None,
+            messages: vec![("q".to_owned(), "x".repeat(len))],
+        };
+        // 49 152 bytes encode to exactly 65 536 base64 characters.
+        assert!(check_message_sizes(&with(49_152), MessageEncoding::Base64).is_ok());
+        let error = check_message_sizes(&with(49_153), MessageEncoding::Base64).unwrap_err();
+        assert!(error.contains("65536"), "{error}");
+        assert!(check_message_sizes(&with(65_536), MessageEncoding::None).is_ok());
+        assert!(check_message_sizes(&with(65_537), MessageEncoding::None).is_err());
     }
 
     #[test]

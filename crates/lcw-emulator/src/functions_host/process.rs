@@ -11,6 +11,12 @@
 //!   third error within 30 minutes shuts the host down;
 //! - a stop, or an invocation exceeding `functionTimeout`: `SIGKILL` (no SIGTERM, no grace),
 //!   then a restart in the timeout case.
+//!
+//! Output is captured by one task per stream. A child that writes its last words to stderr and
+//! exits makes two events ready at once, the pipe and the exit; whichever task runs first wins.
+//! So before anything reads the captured lines because the child exited (the stderr tail of an
+//! exit error, the warning of a restart), the capture tasks are drained to end-of-file, bounded
+//! by [`DRAIN_TIMEOUT`]: otherwise "the handler said why it stopped" would depend on scheduling.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -37,10 +43,11 @@ const MAX_ERRORS_IN_WINDOW: usize = 3;
 const RESTART_EXIT_CODE: i32 = 200;
 /// Stderr lines attached to exit errors, as the host logs them.
 const STDERR_TAIL: usize = 3;
-/// How long a handler that exited before it was ready may take to flush its stderr to us.
-const STDERR_DRAIN: Duration = Duration::from_secs(2);
 /// Bound on captured lines per stream; older lines are dropped first.
 const MAX_CAPTURED_LINES: usize = 100_000;
+/// How long an exited child's output may take to reach end-of-file. The pipes close when the
+/// child exits, unless a grandchild inherited them; then the tail is read as far as it got.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Everything needed to (re)start the handler.
 #[derive(Debug, Clone)]
@@ -155,9 +162,33 @@ impl std::fmt::Debug for Control {
     }
 }
 
+/// The tasks copying a child's stdout and stderr into [`CapturedOutput`].
+struct Capture {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Capture {
+    /// Waits until both streams reached end-of-file (the child exited and nothing else holds
+    /// its pipes), at most [`DRAIN_TIMEOUT`], so every line the child wrote is captured.
+    async fn drained(&mut self) {
+        let tasks = std::mem::take(&mut self.tasks);
+        let all = async {
+            for task in tasks {
+                let _ = task.await;
+            }
+        };
+        if tokio::time::timeout(DRAIN_TIMEOUT, all).await.is_err() {
+            tracing::debug!(
+                "custom handler output still open after it exited; reading what arrived"
+            );
+        }
+    }
+}
+
 /// A started, ready child.
 struct Running {
     child: Child,
+    capture: Capture,
     startup: Duration,
     port: u16,
 }
@@ -296,13 +327,17 @@ async fn launch(
     let started = Instant::now();
     let mut child = command.spawn().map_err(spawn_error)?;
     tracing::debug!(program = %spec.program.display(), port, "custom handler spawned");
+    let mut capture = Capture { tasks: Vec::new() };
     if let Some(stdout) = child.stdout.take() {
-        tokio::spawn(capture(stdout, output.clone(), false));
+        capture
+            .tasks
+            .push(tokio::spawn(capture_lines(stdout, output.clone(), false)));
     }
-    let stderr_captured = child
-        .stderr
-        .take()
-        .map(|stderr| tokio::spawn(capture(stderr, output.clone(), true)));
+    if let Some(stderr) = child.stderr.take() {
+        capture
+            .tasks
+            .push(tokio::spawn(capture_lines(stderr, output.clone(), true)));
+    }
 
     let deadline = started + spec.readiness_timeout;
     let url = format!("http://127.0.0.1:{port}/");
@@ -312,16 +347,12 @@ async fn launch(
         tokio::select! {
             status = child.wait() => {
                 let status = status.map(|s| describe(&s)).unwrap_or_else(|e| e.to_string());
-                // The process is gone but its last stderr lines may still be in the pipe: wait
-                // for the capture to reach end of file (bounded, in case a grandchild holds the
-                // pipe open) so the error carries them.
-                if let Some(captured) = stderr_captured {
-                    let _ = tokio::time::timeout(STDERR_DRAIN, captured).await;
-                }
+                capture.drained().await;
                 return Err(HostError::ExitedBeforeReady { status, stderr_tail: output.stderr_tail() });
             }
             _ = tokio::time::sleep_until(deadline) => {
                 let _ = child.kill().await;
+                capture.drained().await;
                 return Err(HostError::ReadinessTimeout {
                     timeout: spec.readiness_timeout,
                     stderr_tail: output.stderr_tail(),
@@ -332,14 +363,18 @@ async fn launch(
                 if client.get(&url).send().await.is_ok() {
                     let startup = started.elapsed();
                     tracing::debug!(port, ?startup, "custom handler ready");
-                    return Ok(Running { child, startup, port });
+                    return Ok(Running { child, capture, startup, port });
                 }
             }
         }
     }
 }
 
-async fn capture(stream: impl AsyncRead + Unpin, output: Arc<CapturedOutput>, is_stderr: bool) {
+async fn capture_lines(
+    stream: impl AsyncRead + Unpin,
+    output: Arc<CapturedOutput>,
+    is_stderr: bool,
+) {
     let mut reader = BufReader::new(stream);
     let mut buffer = Vec::new();
     loop {
@@ -413,6 +448,7 @@ async fn supervise(
                 }
             }
         };
+        running.capture.drained().await;
         let description = exit
             .as_ref()
             .map(describe)

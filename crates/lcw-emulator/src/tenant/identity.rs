@@ -5,7 +5,8 @@
 //! can tell an issued, unexpired Graph token from anything else. They are never logged.
 //! Identities are known by client id only: `object_id`, `principal_id` and `mi_res_id`
 //! selectors are understood but never match, and get the service's "Unable to load the proper
-//! Managed Identity." answer.
+//! Managed Identity." answer. Outages (`identity_outage`) are decided before anything else: a
+//! token service that is down does not validate requests first.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -19,6 +20,7 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::json;
 
+use super::identity_outage::IdentityAnswer;
 use super::{IssuedToken, TenantState};
 
 /// Path of the token endpoint under the emulator's address.
@@ -52,6 +54,17 @@ pub(crate) async fn token(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let (delay, failure) = match state.identity.answer() {
+        IdentityAnswer::Issue { delay } => (delay, None),
+        IdentityAnswer::Fail { status, delay } => (delay, Some(status)),
+    };
+    if !delay.is_zero() {
+        state.identity.hold(delay).await;
+    }
+    if let Some(status) = failure {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return app_service_error(status, "The managed identity token service is unavailable.");
+    }
     let Ok(Query(params)) = query else {
         return app_service_error(StatusCode::BAD_REQUEST, "The query string is malformed.");
     };
@@ -181,10 +194,15 @@ fn api_version_error(code: &str, message: &str) -> Response {
     )
 }
 
+/// Every answer closes its connection, so a refused-port outage is seen by the next request
+/// (see `identity_outage`).
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            (header::CONNECTION, "close"),
+        ],
         body.to_string(),
     )
         .into_response()

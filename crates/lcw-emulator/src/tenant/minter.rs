@@ -149,6 +149,12 @@ impl Minter {
         self.keys.unpublished().kid.clone()
     }
 
+    /// The tenant's published signing keys, as its v2 key-set endpoint serves them (for a
+    /// validator given fixed keys instead of discovering them).
+    pub fn jwks(&self) -> Value {
+        self.keys.jwks(None)
+    }
+
     /// Lifecycle Workflows' PoP key in this tenant (generated once per tenant).
     pub fn lcw_caller_key(&self) -> CallerKey {
         self.keys.lcw_caller_key()

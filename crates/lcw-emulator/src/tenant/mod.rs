@@ -10,7 +10,11 @@
 //! Callout tokens are different: the handler *must* validate them (docs/protocol.md §3.6), so they are
 //! real JWS, signed with RSA keys the tenant publishes through its discovery endpoints.
 //!
-//! Sub-modules: `identity` (token endpoint), `graph` (resume API and fault injection),
+//! The managed-identity endpoint has a listener of its own, so it can refuse connections during
+//! an injected outage while Graph keeps answering (`identity_outage`).
+//!
+//! Sub-modules: `identity` (token endpoint), `identity_outage` (its fault injection), `graph`
+//! (resume API and fault injection),
 //! `keys` (signing keys), `discovery` (OpenID configuration and JWKS routes), `jws` (compact
 //! JWS assembly and caller keys), `minter` (access tokens, signed HTTP requests, forging),
 //! `caller_auth` (how a caller authenticates), `lcw` (callout builder), `local_caller` (the LCW
@@ -23,6 +27,7 @@ mod caller_auth;
 mod discovery;
 mod graph;
 mod identity;
+mod identity_outage;
 mod jws;
 mod keys;
 mod lcw;
@@ -46,6 +51,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 pub use caller_auth::{DEFAULT_POP_HOST, DEFAULT_POP_PATH, LcwAuth, PopSettings};
+pub use identity_outage::IdentityOutage;
 pub use jws::{CallerKey, jwk_thumbprint};
 pub use lcw::{
     Callout, CalloutManager, CalloutSpec, CalloutSubject, CalloutTask, CalloutWorkflow, LcwCaller,
@@ -131,6 +137,8 @@ pub(crate) struct TenantState {
     pub(crate) keys: Arc<keys::KeyStore>,
     /// `http://127.0.0.1:PORT`, the base of every URL in the discovery documents.
     pub(crate) authority: String,
+    /// The managed-identity endpoint's fault injection.
+    pub(crate) identity: identity_outage::IdentityControl,
 }
 
 impl TenantState {
@@ -149,19 +157,22 @@ impl TenantState {
 #[derive(Debug)]
 pub struct TenantEmulator {
     addr: SocketAddr,
+    identity_addr: SocketAddr,
     state: Arc<TenantState>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
 
 impl TenantEmulator {
-    /// Binds `127.0.0.1:0`, generates the tenant's RSA-2048 signing key, and starts serving.
+    /// Binds two ports on `127.0.0.1` (the managed-identity endpoint, and everything else),
+    /// generates the tenant's RSA-2048 signing key, and starts serving.
     pub async fn start(options: TenantOptions) -> std::io::Result<TenantEmulator> {
         crate::keep_linked_marker();
         let keys = keys::KeyStore::generate()
             .map_err(|_| std::io::Error::other("generating the tenant signing key failed"))?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
+        let identity_socket = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let seed = options.throttle_seed;
         let state = Arc::new(TenantState {
             options,
@@ -173,31 +184,76 @@ impl TenantEmulator {
             resume_recorded: Notify::new(),
             keys: Arc::new(keys),
             authority: format!("http://{addr}"),
+            identity: identity_outage::IdentityControl::default(),
         });
+        let identity_listener =
+            identity_outage::IdentityListener::new(identity_socket, &state.identity)?;
+        let identity_addr = axum::serve::Listener::local_addr(&identity_listener)?;
         let app = router(state.clone());
+        let identity_app = identity_router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(error) = served {
+            let (stop_identity, identity_stopped) = oneshot::channel::<()>();
+            let identity =
+                axum::serve(identity_listener, identity_app).with_graceful_shutdown(async move {
+                    let _ = identity_stopped.await;
+                });
+            let main = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+                let _ = stop_identity.send(());
+            });
+            let (served, identity_served) = tokio::join!(main, identity);
+            if let Err(error) = served.and(identity_served) {
                 tracing::warn!(%error, "tenant emulator server stopped with an error");
             }
         });
-        tracing::debug!(%addr, "tenant emulator listening");
+        tracing::debug!(%addr, %identity_addr, "tenant emulator listening");
         Ok(TenantEmulator {
             addr,
+            identity_addr,
             state,
             stop: Some(stop),
             server: Some(server),
         })
     }
 
-    /// Value for `IDENTITY_ENDPOINT`, e.g. `http://127.0.0.1:PORT/MSI/token`.
+    /// Value for `IDENTITY_ENDPOINT`, e.g. `http://127.0.0.1:PORT/MSI/token` (a port of its
+    /// own, see [`set_identity_outage`](Self::set_identity_outage)).
     pub fn identity_endpoint(&self) -> String {
-        format!("http://{}{}", self.addr, identity::TOKEN_PATH)
+        format!("http://{}{}", self.identity_addr, identity::TOKEN_PATH)
+    }
+
+    /// Starts (`Some`) or ends (`None`) an outage of the managed-identity endpoint: `5xx`
+    /// answers, a refused port, or slow answers. Returns once the change took effect, so the
+    /// next connection sees it. Scripted answers ([`script_identity`](Self::script_identity))
+    /// still come first.
+    pub async fn set_identity_outage(&self, outage: Option<IdentityOutage>) {
+        self.state.identity.set_outage(outage).await;
+    }
+
+    /// `false` makes the managed-identity endpoint answer every token request `503` until it is
+    /// `true` again (shorthand for [`set_identity_outage`](Self::set_identity_outage)).
+    pub async fn set_identity_available(&self, available: bool) {
+        self.set_identity_outage((!available).then_some(IdentityOutage::Status(503)))
+            .await;
+    }
+
+    /// Scripts the answers to the next token requests, in order: a `2xx` entry issues a token
+    /// (after its delay), any other status is answered as the token service's error.
+    pub fn script_identity(&self, responses: Vec<ScriptedResponse>) {
+        self.state.identity.script(responses);
+    }
+
+    /// Token requests that reached the managed-identity endpoint, failed ones included
+    /// (refused connections never reach it). Compare [`token_fetches`](Self::token_fetches).
+    pub fn identity_requests(&self) -> usize {
+        self.state.identity.requests()
+    }
+
+    /// Forgets every token issued so far, as a revocation or a signing-key roll would: Graph
+    /// answers `401` to them, and only a newly fetched token is accepted.
+    pub fn revoke_tokens(&self) {
+        self.state.tokens().clear();
     }
 
     /// Value for `IDENTITY_HEADER` (a random secret, fresh per emulator).
@@ -341,11 +397,17 @@ impl Drop for TenantEmulator {
     }
 }
 
-/// The tenant's routes: the identity endpoint, discovery, and Graph for everything else (so
-/// unknown paths get Graph-style OData 404s).
-fn router(state: Arc<TenantState>) -> Router {
+/// The managed-identity endpoint, on its own port.
+fn identity_router(state: Arc<TenantState>) -> Router {
     Router::new()
         .route(identity::TOKEN_PATH, get(identity::token))
+        .with_state(state)
+}
+
+/// The tenant's other routes: discovery, and Graph for everything else (so unknown paths get
+/// Graph-style OData 404s).
+fn router(state: Arc<TenantState>) -> Router {
+    Router::new()
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(discovery::openid_configuration_v2),

@@ -98,6 +98,7 @@ async fn the_zip_holds_exactly_host_json_the_functions_and_the_executable() {
         [
             "host.json",
             "callout/function.json",
+            "entitlement/function.json",
             "process/function.json",
             "lcw-handler"
         ],
@@ -125,7 +126,7 @@ async fn the_zip_holds_exactly_host_json_the_functions_and_the_executable() {
         packaged.entry("host.json").bytes,
         std::fs::read(repo.join("host.json")).unwrap()
     );
-    for function in ["callout", "process"] {
+    for function in ["callout", "entitlement", "process"] {
         let name = format!("{function}/function.json");
         let entry = packaged.entry(&name);
         assert_eq!(

@@ -6,6 +6,7 @@
 //! `LCW_RETRY_DELAY_SECONDS`). The queue is in memory: tasks still queued when the process
 //! stops are lost, and the log says how many. Run under the Functions host for durability.
 
+mod entitlement;
 mod workers;
 
 use std::future::Future;
@@ -26,6 +27,7 @@ use crate::body_limit::{LimitedBody, read_limited};
 use crate::callout_reply::CalloutReply;
 use crate::pipeline::{Accepted, Pipeline, Refused, TooLarge};
 
+pub use entitlement::ENTITLEMENT_ROUTE;
 pub use workers::{QUEUE_CAPACITY, SHUTDOWN_GRACE, WorkerPool};
 
 /// The public route of the callout, the same as under the Functions host.
@@ -45,6 +47,10 @@ pub fn router(pipeline: Pipeline, pool: WorkerPool) -> Router {
         .route(
             CALLOUT_ROUTE,
             post(callout).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            ENTITLEMENT_ROUTE,
+            post(entitlement::entitlement).layer(DefaultBodyLimit::disable()),
         )
         .with_state(Arc::new(AppState { pipeline, pool }))
 }

@@ -15,6 +15,7 @@ use crate::config::{AuthMode, Config};
 use crate::credential::managed_identity_source;
 use crate::graph::GraphClient;
 use crate::host::{HostJson, HostState};
+use crate::ledger;
 use crate::logging;
 use crate::pipeline::Pipeline;
 use crate::settings::{
@@ -23,7 +24,20 @@ use crate::settings::{
 use crate::task::builtin;
 use crate::task::entitlement::{ContinueAll, EntitlementTask};
 
-fn pipeline(config: Arc<Config>, tasks: UserTasks) -> Result<Pipeline, String> {
+/// Which mode a pipeline serves in: it decides the ledger's default.
+#[derive(Clone, Copy)]
+enum Mode {
+    Host,
+    Standalone,
+}
+
+fn pipeline(config: Arc<Config>, tasks: UserTasks, mode: Mode) -> Result<Pipeline, String> {
+    let backend = match mode {
+        Mode::Host => config.ledger.for_host(),
+        Mode::Standalone => config.ledger.for_standalone(),
+    };
+    let ledger =
+        ledger::open(&backend, config.ledger.retention, true).map_err(|e| e.to_string())?;
     let tokens = managed_identity_source(&config.identity).map_err(|e| e.to_string())?;
     let graph = GraphClient::with_tokens(&config.graph, tokens);
     // A binary with tasks of its own decides EM requests with its own logic, or lets them
@@ -40,7 +54,20 @@ fn pipeline(config: Arc<Config>, tasks: UserTasks) -> Result<Pipeline, String> {
         (None, Some(builtin)) => builtin::from_setting(builtin),
         (None, None) => return Err("no task: this binary has no built-in task settings".to_owned()),
     };
-    Ok(Pipeline::new(task, graph, config).with_entitlement_task(entitlement))
+    let pipeline = Pipeline::new(task, graph, config).with_entitlement_task(entitlement);
+    Ok(match ledger {
+        Some(ledger) => {
+            info!(ledger = %ledger.store().describe(), sole_user = ledger.sole_user(), "task ledger open");
+            ledger::spawn_purger(ledger.clone());
+            pipeline.with_ledger(ledger)
+        }
+        None => {
+            info!(
+                "no task ledger (LCW_LEDGER=off): duplicates are recognised by the PoP nonce only"
+            );
+            pipeline
+        }
+    })
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -109,7 +136,7 @@ pub(super) async fn host(config: Arc<Config>, tasks: UserTasks) -> ExitCode {
         Err(e) => return fail(e),
     };
     start_warnings(&config);
-    let pipeline = match pipeline(config, tasks) {
+    let pipeline = match pipeline(config, tasks, Mode::Host) {
         Ok(pipeline) => pipeline,
         Err(e) => return fail(e),
     };
@@ -162,7 +189,7 @@ pub(super) async fn standalone(
     logging::init_json(&config.log_filter);
     start_warnings(&config);
     standalone_warnings(&config);
-    let pipeline = match pipeline(config, tasks) {
+    let pipeline = match pipeline(config, tasks, Mode::Standalone) {
         Ok(pipeline) => pipeline,
         Err(e) => return fail(e),
     };

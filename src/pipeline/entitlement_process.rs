@@ -159,8 +159,14 @@ impl Pipeline {
             .post(&resume.url, &resume.body, retry_until)
             .await
         {
-            Ok(tries) => {
-                info!(decision = decision.name(), tries, "resumed");
+            Ok(posted) => {
+                let tries = posted.tries;
+                info!(
+                    decision = decision.name(),
+                    tries,
+                    request_id = posted.request_id.as_deref().unwrap_or(""),
+                    "resumed"
+                );
                 finished(format!(
                     "resumed {} at {} after {tries} request(s)",
                     decision.name(),

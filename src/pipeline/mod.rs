@@ -12,6 +12,7 @@
 
 mod accept;
 mod acceptor;
+mod bookkeeping;
 mod entitlement_accept;
 mod entitlement_process;
 mod process;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use crate::auth::Authenticator;
 use crate::config::{AuthMode, Config};
 use crate::graph::GraphClient;
+use crate::ledger::Ledger;
 use crate::resume::Resumer;
 use crate::task::Task;
 use crate::task::entitlement::{ContinueAll, EntitlementTask};
@@ -40,6 +42,7 @@ pub struct Pipeline {
     resumer: Resumer,
     config: Arc<Config>,
     caller_check: Option<acceptor::CallerCheck>,
+    ledger: Option<Ledger>,
     entitlement_task: Arc<dyn EntitlementTask>,
     entitlement_check: Option<acceptor::CallerCheck>,
 }
@@ -62,18 +65,11 @@ impl Pipeline {
             resumer: Resumer::new(graph.clone()),
             graph,
             caller_check: authenticator.map(acceptor::CallerCheck::new),
+            ledger: None,
             entitlement_check,
             entitlement_task: Arc::new(ContinueAll),
             config,
         }
-    }
-
-    /// Replaces the authenticator (tests and benchmarks use fixed keys). The `entitlement`
-    /// function's check is derived from it, with the EM caller list.
-    pub fn with_authenticator(mut self, authenticator: Authenticator) -> Pipeline {
-        self.entitlement_check = entitlement_check(&self.config, Some(&authenticator));
-        self.caller_check = Some(acceptor::CallerCheck::new(authenticator));
-        self
     }
 
     /// Decides Entitlement Management callouts with `task`.
@@ -85,6 +81,26 @@ impl Pipeline {
     /// The EM task's name, for logs.
     pub fn entitlement_task_name(&self) -> &str {
         self.entitlement_task.name()
+    }
+
+    /// Keeps the task ledger: deliveries consult it, so duplicates and redeliveries run
+    /// nothing twice.
+    pub fn with_ledger(mut self, ledger: Ledger) -> Pipeline {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// The task ledger, when one is kept.
+    pub fn ledger(&self) -> Option<&Ledger> {
+        self.ledger.as_ref()
+    }
+
+    /// Replaces the authenticator (tests and benchmarks use fixed keys). The `entitlement`
+    /// function's check is derived from it, with the EM caller list.
+    pub fn with_authenticator(mut self, authenticator: Authenticator) -> Pipeline {
+        self.entitlement_check = entitlement_check(&self.config, Some(&authenticator));
+        self.caller_check = Some(acceptor::CallerCheck::new(authenticator));
+        self
     }
 
     /// Replaces the resumer (tests use a faster backoff).

@@ -59,7 +59,7 @@ pub(super) async fn entitlement(
             return to_response(&CalloutReply::refused(&refused));
         }
     };
-    if state.pool.submit(item.into_value()).is_err() {
+    if state.pool.submit(item.into_value(), 1).is_err() {
         warn!(custom_extension_stage_instance_id = %callout.stage_instance_id, capacity = QUEUE_CAPACITY, "queue full; refusing the entitlement callout");
         return (
             StatusCode::SERVICE_UNAVAILABLE,

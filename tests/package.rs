@@ -191,7 +191,11 @@ async fn the_stage_is_the_zip_unpacked() {
         .map(|e| (e.name.clone(), e.mode.unwrap_or(0) & 0o777, e.bytes.clone()))
         .collect();
     zipped.sort();
-    assert_eq!(staged.len(), 4);
+    assert_eq!(
+        staged.len(),
+        5,
+        "host.json, three function.json files, the executable"
+    );
     assert!(
         staged == zipped,
         "the stage holds the zip's files, bytes and modes"

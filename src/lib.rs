@@ -16,6 +16,8 @@
 //! - [`resume`]: the Graph resume call and its error classification; [`retry`]: the one retry
 //!   policy; [`graph`], [`credential`] and [`token_source`]: outbound calls and tokens, the
 //!   latter bounded in time and renewed after Graph refuses one.
+//! - [`ledger`]: the durable task ledger (every task's life; duplicates and redeliveries run
+//!   nothing twice), with its store contract and the embedded SQLite backend.
 //! - [`host`]: the Azure Functions custom-handler adapter; [`standalone`]: the same pipeline
 //!   behind a plain HTTP server with an in-process worker pool.
 //! - [`config`] and [`settings`]: app settings, validated once.
@@ -43,6 +45,7 @@ pub mod host;
 pub mod http_client;
 pub mod iso_duration;
 mod json_keys;
+pub mod ledger;
 pub mod logging;
 pub mod pipeline;
 pub mod resume;

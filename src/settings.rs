@@ -41,6 +41,10 @@ pub const LCW_MAX_ATTEMPTS: &str = "LCW_MAX_ATTEMPTS";
 pub const LCW_WORKERS: &str = "LCW_WORKERS";
 /// Standalone mode only: seconds between attempts of a task (the host uses `visibilityTimeout`).
 pub const LCW_RETRY_DELAY_SECONDS: &str = "LCW_RETRY_DELAY_SECONDS";
+/// The task ledger: `sqlite:<path>`, `sqlite` (the default file), `blob`, or `off`.
+pub const LCW_LEDGER: &str = "LCW_LEDGER";
+/// Days a ledger record is kept after its last change (default 30).
+pub const LCW_LEDGER_RETENTION_DAYS: &str = "LCW_LEDGER_RETENTION_DAYS";
 /// Which callers are accepted: `pop`, `bearer`, `pop,bearer`, or `none` (explicitly unsafe).
 pub const LCW_AUTH: &str = "LCW_AUTH";
 /// The Entra tenant (directory) id whose tokens are accepted.
@@ -85,6 +89,8 @@ pub const KNOWN: &[&str] = &[
     LCW_MAX_ATTEMPTS,
     LCW_WORKERS,
     LCW_RETRY_DELAY_SECONDS,
+    LCW_LEDGER,
+    LCW_LEDGER_RETENTION_DAYS,
     LCW_AUTH,
     LCW_TENANT_ID,
     LCW_AUTHORITY_URL,

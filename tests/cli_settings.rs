@@ -17,7 +17,8 @@ fn stock() -> PathBuf {
 }
 
 /// Settings that make `check` pass without a tenant.
-const BASE: &[(&str, &str)] = &[("LCW_AUTH", "none")];
+// No ledger: these servers take no task, and must not touch the user's default ledger file.
+const BASE: &[(&str, &str)] = &[("LCW_AUTH", "none"), ("LCW_LEDGER", "off")];
 
 async fn check(binary: &Path, extra: &[(&str, &str)]) -> Output {
     let mut env = BASE.to_vec();
@@ -176,4 +177,30 @@ async fn a_custom_task_binary_ignores_lcw_task_in_code_and_in_check() {
     let mut stdout = serve.stdout.take().expect("piped");
     read_line_with(&mut stdout, "serving standalone").await;
     let _ = serve.kill().await;
+}
+
+#[tokio::test]
+async fn a_bad_ledger_setting_stops_check_and_names_the_setting() {
+    for (name, value) in [
+        ("LCW_LEDGER", "postgres://db"),
+        ("LCW_LEDGER", "sqlite:"),
+        ("LCW_LEDGER_RETENTION_DAYS", "0"),
+    ] {
+        let output = check(&stock(), &[(name, value)]).await;
+        let said = text(&output);
+        assert!(
+            !output.status.success(),
+            "{name}={value} must be refused: {said}"
+        );
+        assert!(said.contains(name), "the error names {name}: {said}");
+    }
+    let output = check(&stock(), &[("LCW_LEDGER_RETENTION_DAYS", "7")]).await;
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("LCW_LEDGER_RETENTION_DAYS"), "{said}");
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("LCW_LEDGER ") && l.contains("off")),
+        "{said}"
+    );
 }

@@ -6,7 +6,7 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{example_binary, stock_binary, test_body};
+use common::{example_binary, fresh_ledger, stock_binary, test_body};
 use lcw_emulator::tenant::{DEFAULT_POP_PATH, LcwAuth, LcwCaller, TenantEmulator, TenantOptions};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -31,6 +31,7 @@ async fn serve(binary: std::path::PathBuf, env: &[(&str, &str)]) -> Server {
         .env("LCW_TENANT_ID", tenant.tenant_id())
         .env("LCW_AUTHORITY_URL", tenant.authority_url())
         .env("LCW_POP_PATH", DEFAULT_POP_PATH)
+        .env("LCW_LEDGER", fresh_ledger())
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

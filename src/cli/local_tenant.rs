@@ -41,7 +41,12 @@ async fn serve_locally(listen: SocketAddr, interrupts: &mut Interrupts) -> Resul
     let tenant = TenantEmulator::start(TenantOptions::default())
         .await
         .map_err(|e| format!("cannot start the local tenant: {e}"))?;
-    let env = handler_env(&tenant, &log_filter);
+    let mut env = handler_env(&tenant, &log_filter);
+    // Each run has a tenant of its own, so tasks a persistent ledger kept from an earlier run
+    // could never be resumed here: unless told otherwise, this sandbox keeps no ledger.
+    if std::env::var_os(crate::settings::LCW_LEDGER).is_none() {
+        env.push((crate::settings::LCW_LEDGER.to_owned(), "off".to_owned()));
+    }
     eprintln!(
         "local tenant at {} (identity endpoint, Graph, signing keys, LCW caller)",
         tenant.graph_url()

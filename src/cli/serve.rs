@@ -14,6 +14,7 @@ use crate::config::{AuthMode, Config};
 use crate::credential::managed_identity_source;
 use crate::graph::GraphClient;
 use crate::host::{HostJson, HostState};
+use crate::ledger;
 use crate::logging;
 use crate::pipeline::Pipeline;
 use crate::settings::{
@@ -21,7 +22,24 @@ use crate::settings::{
 };
 use crate::task::{Task, builtin};
 
-fn pipeline(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Result<Pipeline, String> {
+/// Which mode a pipeline serves in: it decides the ledger's default.
+#[derive(Clone, Copy)]
+enum Mode {
+    Host,
+    Standalone,
+}
+
+fn pipeline(
+    config: Arc<Config>,
+    task: Option<Arc<dyn Task>>,
+    mode: Mode,
+) -> Result<Pipeline, String> {
+    let backend = match mode {
+        Mode::Host => config.ledger.for_host(),
+        Mode::Standalone => config.ledger.for_standalone(),
+    };
+    let ledger =
+        ledger::open(&backend, config.ledger.retention, true).map_err(|e| e.to_string())?;
     let tokens = managed_identity_source(&config.identity).map_err(|e| e.to_string())?;
     let graph = GraphClient::with_tokens(&config.graph, tokens);
     let task = match (task, &config.builtin_task) {
@@ -29,7 +47,20 @@ fn pipeline(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Result<Pipeline
         (None, Some(builtin)) => builtin::from_setting(builtin),
         (None, None) => return Err("no task: this binary has no built-in task settings".to_owned()),
     };
-    Ok(Pipeline::new(task, graph, config))
+    let pipeline = Pipeline::new(task, graph, config);
+    Ok(match ledger {
+        Some(ledger) => {
+            info!(ledger = %ledger.store().describe(), sole_user = ledger.sole_user(), "task ledger open");
+            ledger::spawn_purger(ledger.clone());
+            pipeline.with_ledger(ledger)
+        }
+        None => {
+            info!(
+                "no task ledger (LCW_LEDGER=off): duplicates are recognised by the PoP nonce only"
+            );
+            pipeline
+        }
+    })
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -98,7 +129,7 @@ pub(super) async fn host(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Ex
         Err(e) => return fail(e),
     };
     start_warnings(&config);
-    let pipeline = match pipeline(config, task) {
+    let pipeline = match pipeline(config, task, Mode::Host) {
         Ok(pipeline) => pipeline,
         Err(e) => return fail(e),
     };
@@ -150,7 +181,7 @@ pub(super) async fn standalone(
     logging::init_json(&config.log_filter);
     start_warnings(&config);
     standalone_warnings(&config);
-    let pipeline = match pipeline(config, task) {
+    let pipeline = match pipeline(config, task, Mode::Standalone) {
         Ok(pipeline) => pipeline,
         Err(e) => return fail(e),
     };

@@ -165,6 +165,8 @@ pub struct Config {
     pub identity: IdentitySettings,
     /// Standalone-mode settings.
     pub standalone: StandaloneSettings,
+    /// The task ledger.
+    pub ledger: crate::ledger::LedgerSettings,
     /// Log filter.
     pub log_filter: String,
     /// Caller authentication.
@@ -267,6 +269,7 @@ impl Config {
                 workers: number(&get, LCW_WORKERS, 16, 1, 1024)? as usize,
                 retry_delay: seconds(&get, LCW_RETRY_DELAY_SECONDS, 10, 0)?,
             },
+            ledger: crate::ledger::LedgerSettings::from_lookup(&get)?,
             log_filter: log_filter(&get(LCW_LOG).unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()))?,
             auth: auth::auth_mode(&get)?,
         })
@@ -458,6 +461,20 @@ impl fmt::Display for Config {
             f,
             "{LCW_RETRY_DELAY_SECONDS:<30} {} (standalone only)",
             self.standalone.retry_delay.as_secs()
+        )?;
+        match &self.ledger.configured {
+            Some(backend) => writeln!(f, "{LCW_LEDGER:<30} {backend}")?,
+            None => writeln!(
+                f,
+                "{LCW_LEDGER:<30} (unset: {} under the Functions host, {} standalone)",
+                self.ledger.for_host(),
+                self.ledger.for_standalone()
+            )?,
+        }
+        writeln!(
+            f,
+            "{LCW_LEDGER_RETENTION_DAYS:<30} {}",
+            self.ledger.retention_days()
         )?;
         writeln!(f, "{LCW_LOG:<30} {}", self.log_filter)?;
         match &self.auth {

@@ -12,6 +12,7 @@
 
 mod accept;
 mod acceptor;
+mod bookkeeping;
 mod process;
 mod run_task;
 
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use crate::auth::Authenticator;
 use crate::config::{AuthMode, Config};
 use crate::graph::GraphClient;
+use crate::ledger::Ledger;
 use crate::resume::Resumer;
 use crate::task::Task;
 
@@ -35,6 +37,7 @@ pub struct Pipeline {
     resumer: Resumer,
     config: Arc<Config>,
     caller_check: Option<acceptor::CallerCheck>,
+    ledger: Option<Ledger>,
 }
 
 impl Pipeline {
@@ -53,7 +56,20 @@ impl Pipeline {
             graph,
             config,
             caller_check,
+            ledger: None,
         }
+    }
+
+    /// Keeps the task ledger: deliveries consult it, so duplicates and redeliveries run
+    /// nothing twice.
+    pub fn with_ledger(mut self, ledger: Ledger) -> Pipeline {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// The task ledger, when one is kept.
+    pub fn ledger(&self) -> Option<&Ledger> {
+        self.ledger.as_ref()
     }
 
     /// Replaces the authenticator (tests and benchmarks use fixed keys).

@@ -68,7 +68,7 @@ impl Resumer {
             let renewed = &renewed;
             async move {
                 match self.send_once(url, body, stop_at).await {
-                    (Try::Done(()), _) => Try::Done(attempt),
+                    (Try::Done(answer), _) => Try::Done((attempt, answer)),
                     (Try::Transient { error, .. }, Some(token))
                         if error.status == Some(401) && !renewed.swap(true, Ordering::Relaxed) =>
                     {
@@ -89,11 +89,13 @@ impl Resumer {
         })
         .await;
         match result {
-            Ok(tries) => {
+            Ok((tries, (http_status, request_id))) => {
                 let report = ResumeReport {
                     status,
                     tries,
                     elapsed: started.elapsed(),
+                    http_status,
+                    request_id,
                 };
                 info!(operation_status = status.as_str(), tries, "resumed");
                 Ok(report)
@@ -110,7 +112,7 @@ impl Resumer {
         url: &str,
         body: &serde_json::Value,
         stop_at: Instant,
-    ) -> (Try<(), GraphFailure>, Option<Generation>) {
+    ) -> (Try<(u16, Option<String>), GraphFailure>, Option<Generation>) {
         let authorized = match self
             .graph
             .authorized(reqwest::Method::POST, url, stop_at)

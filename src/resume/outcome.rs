@@ -18,6 +18,10 @@ pub struct ResumeReport {
     pub tries: u32,
     /// Time from the first request to the answer.
     pub elapsed: Duration,
+    /// The HTTP status Graph accepted the resume with.
+    pub http_status: u16,
+    /// Graph's `request-id` header on the accepted request, for a support case.
+    pub request_id: Option<String>,
 }
 
 /// One failed resume request, as far as it is safe to log.
@@ -113,12 +117,9 @@ struct ODataErrorBody {
 
 /// 2xx is done; 429, 5xx and 408 are transient; so are 401 (the token is renewed first, see
 /// [`super::Resumer`]) and 403 (`authorizedApps` propagating); every other status is a
-/// rejection.
-pub(super) async fn classify(response: Response) -> Try<(), GraphFailure> {
+/// rejection. Done carries the status and Graph's `request-id`.
+pub(super) async fn classify(response: Response) -> Try<(u16, Option<String>), GraphFailure> {
     let status = response.status();
-    if status.is_success() {
-        return Try::Done(());
-    }
     let header = |name: &str| {
         response
             .headers()
@@ -126,6 +127,9 @@ pub(super) async fn classify(response: Response) -> Try<(), GraphFailure> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
+    if status.is_success() {
+        return Try::Done((status.as_u16(), header("request-id")));
+    }
     let retry_after = parse_retry_after(header("retry-after").as_deref());
     let request_id = header("request-id");
     let body = response.bytes().await.unwrap_or_default();

@@ -3,9 +3,16 @@
 //! `POST /api/lifecycle/callout` accepts exactly as the `callout` function does; a bounded
 //! in-memory queue and a fixed pool of workers stand in for the Storage queue and the host's
 //! queue trigger, with the same retry and last-attempt semantics (`LCW_MAX_ATTEMPTS`,
-//! `LCW_RETRY_DELAY_SECONDS`). The queue is in memory: tasks still queued when the process
-//! stops are lost, and the log says how many. Run under the Functions host for durability.
+//! `LCW_RETRY_DELAY_SECONDS`).
+//!
+//! With a task ledger (the default: a SQLite file, see `LCW_LEDGER`) the queue is durable:
+//! each task is recorded in the ledger, work item included, before the callout is answered
+//! `202`, and a handler started again (after a crash or SIGKILL too) drives every unfinished
+//! task again. A repeated callout for a task the ledger knows is acknowledged and enqueues
+//! nothing. With `LCW_LEDGER=off` the queue is in memory only: tasks still queued when the
+//! process stops are lost, and the log says how many.
 
+mod durable;
 mod workers;
 
 use std::future::Future;
@@ -56,10 +63,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let pool = WorkerPool::start(pipeline.clone());
+    let durable = pipeline.ledger().is_some();
+    if let Some(ledger) = pipeline.ledger() {
+        durable::redrive(ledger, &pool, pipeline.config().standalone.max_attempts).await;
+    }
     axum::serve(listener, router(pipeline, pool.clone()))
         .with_graceful_shutdown(shutdown)
         .await?;
-    pool.drain(SHUTDOWN_GRACE).await;
+    pool.drain(SHUTDOWN_GRACE, durable).await;
     Ok(())
 }
 
@@ -95,17 +106,47 @@ async fn callout(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         }
     };
     let id = callout.task_processing_result.id.clone();
-    if state.pool.submit(item.into_value()).is_err() {
+    if !state.pool.has_room() {
         warn!(task_processing_result_id = %id, capacity = QUEUE_CAPACITY, "queue full; refusing the callout");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "1"), (header::CONTENT_TYPE, "application/json")],
-            json!({"error": {"code": "queue_full", "message": "too many tasks in flight; try again"}}).to_string(),
-        )
-            .into_response();
+        return unavailable("queue_full", "too many tasks in flight; try again");
+    }
+    if let Some(ledger) = state.pipeline.ledger() {
+        match durable::record_accepted(ledger, &item, &callout).await {
+            Ok(None) => {}
+            Ok(Some(stage)) => {
+                info!(task_processing_result_id = %id, stage = stage.as_str(), "callout for a task the ledger knows; acknowledged, not enqueued again");
+                return to_response(&CalloutReply::accepted());
+            }
+            Err(error) => {
+                warn!(task_processing_result_id = %id, %error, "the task ledger cannot record the callout; refusing it so LCW retries");
+                return unavailable(
+                    "ledger_unavailable",
+                    "the task ledger is unavailable; try again",
+                );
+            }
+        }
+    }
+    if state.pool.submit(item.into_value(), 1).is_err() {
+        // Filled between the check above and now. A task already in the ledger stays there
+        // and is driven again at the next start.
+        warn!(task_processing_result_id = %id, capacity = QUEUE_CAPACITY, "queue full; refusing the callout");
+        return unavailable("queue_full", "too many tasks in flight; try again");
     }
     info!(task_processing_result_id = %id, launch_and_wait = callout.launch_and_wait, "callout accepted");
     to_response(&CalloutReply::accepted())
+}
+
+/// `503` with `Retry-After`: LCW retries the callout once.
+fn unavailable(code: &str, message: &str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::RETRY_AFTER, "1"),
+            (header::CONTENT_TYPE, "application/json"),
+        ],
+        json!({"error": {"code": code, "message": message}}).to_string(),
+    )
+        .into_response()
 }
 
 fn to_response(reply: &CalloutReply) -> Response {

@@ -23,6 +23,15 @@ struct Job {
     id: u64,
 }
 
+impl Job {
+    /// The `taskProcessingResultId` the work item names (for the ledger).
+    fn task_id(&self) -> Option<&str> {
+        self.item
+            .get("taskProcessingResultId")
+            .and_then(Value::as_str)
+    }
+}
+
 /// The queue refused a task because it is full.
 #[derive(Debug)]
 pub struct QueueFull;
@@ -53,21 +62,21 @@ impl WorkerPool {
         pool
     }
 
-    /// Queues a new work item (attempt 1).
-    pub fn submit(&self, item: Value) -> Result<(), QueueFull> {
+    /// Whether a new task would fit in the queue now.
+    pub fn has_room(&self) -> bool {
+        self.pending() < QUEUE_CAPACITY
+    }
+
+    /// Queues a work item for its `attempt` (1 for a new task; more for a task driven again
+    /// after a restart).
+    pub fn submit(&self, item: Value, attempt: u32) -> Result<(), QueueFull> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         // Counted before sending, so a worker finishing at once never sees the count below zero.
         self.pending.fetch_add(1, Ordering::SeqCst);
-        self.tx
-            .try_send(Job {
-                item,
-                attempt: 1,
-                id,
-            })
-            .map_err(|_| {
-                self.finished();
-                QueueFull
-            })
+        self.tx.try_send(Job { item, attempt, id }).map_err(|_| {
+            self.finished();
+            QueueFull
+        })
     }
 
     /// Tasks accepted and not yet finished.
@@ -75,15 +84,21 @@ impl WorkerPool {
         self.pending.load(Ordering::SeqCst)
     }
 
-    /// Waits until every accepted task is finished, or `grace` passes.
-    pub async fn drain(&self, grace: Duration) {
+    /// Waits until every accepted task is finished, or `grace` passes. `durable`: the tasks
+    /// are in the ledger too, so those left over are driven again at the next start.
+    pub async fn drain(&self, grace: Duration, durable: bool) {
         let waited = tokio::time::timeout(grace, async {
             while self.pending() > 0 {
                 self.idle.notified().await;
             }
         })
         .await;
-        if waited.is_err() {
+        if waited.is_err() && durable {
+            warn!(
+                unfinished = self.pending(),
+                "stopping with tasks unfinished; they stay in the task ledger and are driven again at the next start"
+            );
+        } else if waited.is_err() {
             error!(
                 lost = self.pending(),
                 "stopping with tasks still queued; they are lost (standalone mode keeps its queue in memory)"
@@ -115,6 +130,19 @@ async fn worker(pipeline: Pipeline, rx: Arc<Mutex<mpsc::Receiver<Job>>>, pool: W
             Disposition::Finished => pool.finished(),
             Disposition::RetryLater if attempt.is_last() => {
                 error!(invocation_id, summary = %report.summary, "task exhausted its attempts; dropped (dead letter)");
+                if let (Some(ledger), Some(id)) = (pipeline.ledger(), job.task_id()) {
+                    let reason = format!(
+                        "attempts exhausted ({max} of LCW_MAX_ATTEMPTS): {}",
+                        report.summary
+                    );
+                    let key = crate::ledger::TaskKey::lcw(id);
+                    if let Err(error) = ledger
+                        .abandon(&key, &reason, time::OffsetDateTime::now_utc())
+                        .await
+                    {
+                        warn!(invocation_id, %error, "the ledger could not record the dead letter");
+                    }
+                }
                 pool.finished();
             }
             Disposition::RetryLater => {

@@ -29,6 +29,20 @@ pub const MAX_ATTEMPTS: usize = 5;
 /// Generous upper bound for a test's tasks to settle; never a timing assertion.
 pub const SETTLE: Duration = Duration::from_secs(60);
 
+/// `sqlite:<file>` in a fresh temp folder: a task ledger of one test's own, so handlers of
+/// tests running at once never share the default ledger file.
+pub fn fresh_ledger() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "lcw-test-ledger-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    format!("sqlite:{}", dir.join("ledger.sqlite").display())
+}
+
 /// The stock binary.
 pub fn stock_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_lcw-handler"))

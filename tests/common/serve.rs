@@ -10,6 +10,8 @@ use lcw_emulator::tenant::{DEFAULT_POP_PATH, LcwAuth, LcwCaller, TenantEmulator,
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use super::fresh_ledger;
+
 /// How long the server may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -37,6 +39,7 @@ impl Served {
             .env("LCW_TENANT_ID", tenant.tenant_id())
             .env("LCW_AUTHORITY_URL", tenant.authority_url())
             .env("LCW_POP_PATH", DEFAULT_POP_PATH)
+            .env("LCW_LEDGER", fresh_ledger())
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

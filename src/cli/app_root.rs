@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lcw_emulator::functions_host::{FunctionsHost, HostOptions};
+use lcw_emulator::functions_host::{FunctionsHost, HostOptions, QueueBackend};
 use lcw_emulator::tenant::{DEFAULT_POP_PATH, TenantEmulator};
 use serde_json::Value;
 
@@ -102,7 +102,17 @@ pub(super) async fn start_host(
     root: &AppRoot,
     env: &[(String, String)],
 ) -> Result<FunctionsHost, String> {
+    start_host_on(root, env, QueueBackend::InMemory).await
+}
+
+/// As [`start_host`], with the host's queues on `queues` (e.g. Azurite).
+pub(super) async fn start_host_on(
+    root: &AppRoot,
+    env: &[(String, String)],
+    queues: QueueBackend,
+) -> Result<FunctionsHost, String> {
     let mut options = HostOptions::new(root.path());
+    options.queues = queues;
     options.executable =
         Some(std::env::current_exe().map_err(|e| format!("cannot locate this binary: {e}"))?);
     options.env = env.to_vec();

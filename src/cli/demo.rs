@@ -11,10 +11,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use lcw_emulator::functions_host::{FunctionsHost, InvocationRecord};
+use lcw_emulator::azurite::Azurite;
+use lcw_emulator::functions_host::{FunctionsHost, InvocationRecord, QueueBackend};
 use lcw_emulator::tenant::{Callout, LcwAuth, RecordedResume, TenantEmulator, TenantOptions};
 
-use super::app_root::{AppLayout, AppRoot, handler_env, start_host};
+use super::app_root::{AppLayout, AppRoot, handler_env, start_host_on};
 use super::failure_reason::{failure_reasons, truncate};
 use super::interrupt::{Interrupts, RunError};
 use super::progress::{self, Progress};
@@ -52,6 +53,10 @@ pub struct DemoArgs {
     /// Print the handler's own log lines at the end.
     #[arg(long)]
     pub show_logs: bool,
+    /// Run the host's queues on real Storage queues in Azurite (from tools/node_modules,
+    /// installed by `.ci/install-tools`) instead of in memory.
+    #[arg(long)]
+    pub azurite: bool,
 }
 
 /// One user's journey.
@@ -97,11 +102,35 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
         tenant.graph_url()
     );
 
+    // Killed when dropped, after the host has stopped.
+    let azurite = match args.azurite {
+        true => Some(
+            interrupts
+                .guard(Azurite::start())
+                .await?
+                .map_err(|e| format!("cannot start Azurite: {e}"))?,
+        ),
+        false => None,
+    };
+    if let Some(azurite) = &azurite {
+        println!(
+            "  Azure Storage     Azurite (pid {}), queues at {}",
+            azurite.pid(),
+            azurite.queue_endpoint()
+        );
+    }
+    let queues = azurite
+        .as_ref()
+        .map_or(QueueBackend::InMemory, QueueBackend::azurite);
     let app_root = AppRoot::write("demo", AppLayout::Full)?;
     // A start that hangs (readiness waits up to 30 s) still yields to a signal; the child it
     // spawned is killed when the start is dropped.
     let host = interrupts
-        .guard(start_host(&app_root, &handler_env(&tenant, &log_filter)))
+        .guard(start_host_on(
+            &app_root,
+            &handler_env(&tenant, &log_filter),
+            queues,
+        ))
         .await??;
     println!(
         "  Functions host    app root {}, handler (pid {}) ready in {:.1} ms",
@@ -118,6 +147,7 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
     // Interrupted or not: the handler is killed and waited for, then the app root goes.
     host.stop().await;
     tenant.shutdown().await;
+    drop(azurite);
     drop(app_root);
     outcome?
 }

@@ -16,9 +16,8 @@ use time::OffsetDateTime;
 use tracing::{debug, info, warn};
 
 use super::{
-    HTTP_TRIGGER_BINDING, HostState, HttpTriggerData, InvocationRequest, InvocationResponse,
+    HTTP_OUTPUT_BINDING, HTTP_TRIGGER_BINDING, HostState, HttpTrigger, InvocationResponse,
     QUEUE_OUTPUT_BINDING, bad_envelope, envelope_limit, invocation_id, refusal_reply, reply,
-    with_reply,
 };
 use crate::body_limit::{LimitedBody, read_limited};
 use crate::callout_reply::CalloutReply;
@@ -48,21 +47,15 @@ pub(super) async fn entitlement(
             );
         }
     };
-    let envelope = match InvocationRequest::parse(&body) {
-        Ok(envelope) => envelope,
+    let request = match HttpTrigger::parse(&body, HTTP_TRIGGER_BINDING) {
+        Ok(request) => request,
         Err(e) => return bad_envelope(&invocation_id, e),
     };
-    let request = match envelope.data(HTTP_TRIGGER_BINDING) {
-        Ok(req) => HttpTriggerData::new(req),
-        Err(e) => return bad_envelope(&invocation_id, e),
-    };
-    let authorization = request.as_ref().and_then(|r| r.header("authorization"));
-    let callout_body = request.map(|r| r.body()).unwrap_or_default();
     let accepted = state
         .pipeline
         .accept_entitlement(
-            authorization.as_deref(),
-            &callout_body,
+            request.authorization(),
+            request.body(),
             OffsetDateTime::now_utc(),
         )
         .await;
@@ -123,4 +116,19 @@ pub(super) async fn entitlement(
         }
     };
     reply(StatusCode::OK, response.into_json())
+}
+
+/// Puts the public reply into the `res` output.
+fn with_reply(response: InvocationResponse, reply: &CalloutReply) -> InvocationResponse {
+    let headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    response.http_output(
+        HTTP_OUTPUT_BINDING,
+        reply.status,
+        &headers,
+        reply.body.clone(),
+    )
 }

@@ -13,6 +13,7 @@
 //! - [`Ledger`] (in `steps`): the rules applied through a store;
 //! - [`sqlite`]: the embedded backend (standalone mode, the demo, tests);
 //! - `retention`: the purge of records past `LCW_LEDGER_RETENTION_DAYS`;
+//! - [`query`]: the filters and rows of `lcw-handler history`;
 //! - [`setting`]: `LCW_LEDGER`, `LCW_LEDGER_RETENTION_DAYS` and each mode's default.
 //!
 //! The pipeline consults the ledger at process time, never on the acknowledgement path under
@@ -20,6 +21,7 @@
 //! accept, because there the ledger is the queue's durable copy.
 
 mod open;
+pub mod query;
 pub mod record;
 mod retention;
 pub mod rules;

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod azurite;
 pub mod process;
 pub mod serve;
 
@@ -11,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use lcw_emulator::functions_host::{FunctionsHost, HostOptions, HttpResponse, InvocationRecord};
+use lcw_emulator::functions_host::{
+    FunctionsHost, HostOptions, HttpResponse, InvocationRecord, QueueBackend,
+};
 use lcw_emulator::tenant::{
     Callout, CalloutSpec, DEFAULT_POP_PATH, LcwAuth, LcwCaller, RecordedResume, ScriptedResponse,
     TenantEmulator, TenantOptions,
@@ -112,10 +115,21 @@ impl Harness {
         binary: PathBuf,
         env: &[(&str, &str)],
     ) -> Harness {
+        Harness::start_on_queues(tenant, binary, env, QueueBackend::InMemory).await
+    }
+
+    /// As [`start_in`](Self::start_in), with the host's queues on `queues` (e.g. Azurite).
+    pub async fn start_on_queues(
+        tenant: TenantEmulator,
+        binary: PathBuf,
+        env: &[(&str, &str)],
+        queues: QueueBackend,
+    ) -> Harness {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let mut options = HostOptions::new(&root);
         options.functions_dir = Some(root.join("function"));
         options.executable = Some(binary);
+        options.queues = queues;
         Harness::start_host(options, env, tenant).await
     }
 

@@ -27,12 +27,17 @@
 //!   messages into JSON-protocol invocations, and interprets the replies (outputs, logs, queue
 //!   retries, poison queues).
 //!
+//! - [`azurite`]: starts the real Azurite (Azure Storage emulator) from the repository's
+//!   `tools/node_modules` on free ports; the Functions host can run its queues on it
+//!   ([`functions_host::QueueBackend::Storage`]).
+//!
 //! - [`time_limit`]: the bound every integration test runs under, so a hang is a failure.
 //!
 //! What each emulator reproduces faithfully, and what it does not, is listed in the crate's
 //! `README.md`.
 #![warn(missing_docs)]
 
+pub mod azurite;
 pub mod functions_host;
 pub mod tenant;
 

@@ -4,8 +4,9 @@
 //! `maxDequeueCount` attempts it moves to `<queue>-poison`.
 //!
 //! The real host polls Storage with a backoff, but it learns immediately about messages it
-//! wrote itself. Here every message is written by this host, so the dispatcher waits on the
-//! store's change notification, or until the next invisible message reappears.
+//! wrote itself. So the dispatcher waits on the queues' change notification, or until the next
+//! invisible message reappears; on Storage queues it also asks again every
+//! `storage_queue::POLL_INTERVAL`, which is how messages written by others are found.
 
 use std::sync::Arc;
 
@@ -41,7 +42,14 @@ pub(crate) async fn run(
             tokio::pin!(changed);
             // Register interest before looking, so a put in between is not missed.
             changed.as_mut().enable();
-            match shared.queues.lease(&queue) {
+            let lease = shared.queues.lease(&queue).await.unwrap_or_else(|error| {
+                // Storage unreachable: the real host logs and polls again later.
+                tracing::warn!(function = %function.name, %queue, %error, "cannot receive queue messages; polling again");
+                Lease::Empty {
+                    next: Some(tokio::time::Instant::now() + super::storage_queue::POLL_INTERVAL),
+                }
+            });
+            match lease {
                 Lease::Message(message) => break message,
                 Lease::Empty { next } => {
                     let reappears = async {
@@ -71,8 +79,14 @@ async fn process(shared: &Shared, function: &FunctionConfig, message: LeasedMess
     let max = shared.host.queues.max_dequeue_count;
     // A message seen more often than allowed (e.g. after a host crash) is poisoned unseen.
     if message.dequeue_count > max {
-        let poison = shared.queues.poison(&message);
-        tracing::warn!(function = %function.name, message_id = %message.id, %poison, "message exceeded maxDequeueCount; moved to poison queue");
+        match shared.queues.poison(&message).await {
+            Ok(poison) => {
+                tracing::warn!(function = %function.name, message_id = %message.id, %poison, "message exceeded maxDequeueCount; moved to poison queue");
+            }
+            Err(error) => {
+                tracing::warn!(function = %function.name, message_id = %message.id, %error, "cannot move a message to the poison queue");
+            }
+        }
         return;
     }
     let Trigger::Queue(trigger) = &function.trigger else {
@@ -87,9 +101,20 @@ async fn process(shared: &Shared, function: &FunctionConfig, message: LeasedMess
     )
     .await
     {
-        Ok(_) => shared.queues.delete(&message),
+        Ok(_) => {
+            if let Err(error) = shared.queues.delete(&message).await {
+                // The message reappears after its visibility and is delivered again, as in Azure.
+                tracing::warn!(function = %function.name, message_id = %message.id, %error, "cannot delete a processed message");
+            }
+        }
         Err(error) if message.dequeue_count >= max => {
-            let poison = shared.queues.poison(&message);
+            let poison = match shared.queues.poison(&message).await {
+                Ok(poison) => poison,
+                Err(poison_error) => {
+                    tracing::warn!(function = %function.name, message_id = %message.id, error = %poison_error, "cannot move a message to the poison queue");
+                    return;
+                }
+            };
             tracing::warn!(
                 function = %function.name,
                 message_id = %message.id,
@@ -101,7 +126,13 @@ async fn process(shared: &Shared, function: &FunctionConfig, message: LeasedMess
         }
         Err(error) => {
             // Not a fault of the run: a failed delivery is how a handler asks for a retry.
-            shared.queues.release(&message, shared.visibility_timeout);
+            if let Err(release_error) = shared
+                .queues
+                .release(&message, shared.visibility_timeout)
+                .await
+            {
+                tracing::warn!(function = %function.name, message_id = %message.id, error = %release_error, "cannot set the visibility of a failed message");
+            }
             tracing::info!(
                 function = %function.name,
                 message_id = %message.id,

@@ -88,6 +88,12 @@ pub enum HostError {
         /// Why.
         reason: String,
     },
+    /// A Storage queue operation failed (queues on a Storage account only).
+    #[error("Storage queue operation failed: {reason}")]
+    Queue {
+        /// What failed, naming the queue and the operation.
+        reason: String,
+    },
     /// [`FunctionsHost::wait_until_idle`](super::FunctionsHost::wait_until_idle) timed out.
     #[error("the Functions host was not idle after {timeout:?}: {pending}")]
     NotIdle {

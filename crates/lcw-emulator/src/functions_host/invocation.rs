@@ -62,11 +62,12 @@ pub(crate) async fn invoke(
             })
         }
     };
-    if let Ok(applied) = &result {
-        for (queue, text) in &applied.messages {
-            shared.queues.put(queue, text.clone());
-        }
-    }
+    // The queue binding writes after the function returned; a Storage failure there fails the
+    // invocation (the public caller gets a 500, a queue message is retried).
+    let result = match result {
+        Ok(applied) => write_messages(shared, &applied).await.map(|()| applied),
+        Err(error) => Err(error),
+    };
     // A failed queue delivery is the planned way to retry: the dispatcher says what follows.
     if let (Err(error), None) = (&result, delivery) {
         tracing::warn!(function = %function.name, %invocation_id, %error, "invocation failed");
@@ -85,6 +86,18 @@ pub(crate) async fn invoke(
     };
     shared.record(record);
     result
+}
+
+/// Enqueues the queue outputs, in order; the first failure stops and fails the invocation.
+async fn write_messages(shared: &Shared, applied: &AppliedOutputs) -> Result<(), String> {
+    for (queue, text) in &applied.messages {
+        shared
+            .queues
+            .put(queue, text)
+            .await
+            .map_err(|error| format!("the queue output binding failed: {error}"))?;
+    }
+    Ok(())
 }
 
 async fn call(

@@ -6,12 +6,13 @@
 //! `host.json` and the `function.json` files, spawns the handler with the host's environment,
 //! waits for readiness, wraps public HTTP requests and queue messages in JSON-protocol
 //! envelopes (double-encoded values and all), interprets the replies (`Outputs`, `Logs`, the
-//! base64 pitfall), and runs in-memory queues with visibility timeouts, dequeue counts and
-//! poison queues.
+//! base64 pitfall), and runs queues with visibility timeouts, dequeue counts and poison
+//! queues: in memory by default, or real Storage queues on Azurite ([`QueueBackend`]).
 //!
 //! Layout: `config` (host.json, function.json), `process` (spawn, readiness, restarts),
 //! `envelope` (invocation requests), `outputs` (invocation replies), `invocation` (one call),
-//! `http` (routing public requests), `queue` (the store), `dispatcher` (queue triggers).
+//! `http` (routing public requests), `queues` (in memory: `queue`; on Storage:
+//! `storage_queue`), `dispatcher` (queue triggers).
 //! Forwarding/proxying modes (docs/protocol.md §8.8) are not emulated: a function that would use them is a
 //! start-up error rather than a silently different protocol.
 
@@ -24,6 +25,8 @@ mod invocation;
 mod outputs;
 mod process;
 mod queue;
+mod queues;
+mod storage_queue;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,10 +38,11 @@ use tokio::task::JoinHandle;
 
 pub use error::HostError;
 pub use queue::QueueStatus;
+pub use queues::QueueBackend;
 
 use config::{FunctionConfig, HostConfig, Settings, Trigger};
 use process::{HandlerProcess, HandlerState, LaunchSpec};
-use queue::QueueStore;
+use queues::Queues;
 
 /// Default readiness timeout (the host's 30 s).
 const DEFAULT_READINESS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,6 +62,8 @@ pub struct HostOptions {
     pub visibility_timeout: Option<Duration>,
     /// How long to wait for the handler to answer `GET /`.
     pub readiness_timeout: Duration,
+    /// Where the queues live: in memory (default) or on a Storage account such as Azurite.
+    pub queues: QueueBackend,
 }
 
 impl Default for HostOptions {
@@ -77,6 +83,7 @@ impl HostOptions {
             env: Vec::new(),
             visibility_timeout: None,
             readiness_timeout: DEFAULT_READINESS_TIMEOUT,
+            queues: QueueBackend::InMemory,
         }
     }
 }
@@ -155,7 +162,7 @@ pub(crate) struct Shared {
     pub(crate) host: HostConfig,
     pub(crate) functions: Vec<Arc<FunctionConfig>>,
     pub(crate) process: HandlerProcess,
-    pub(crate) queues: QueueStore,
+    pub(crate) queues: Queues,
     pub(crate) client: reqwest::Client,
     pub(crate) readiness_timeout: Duration,
     pub(crate) visibility_timeout: Duration,
@@ -165,6 +172,8 @@ pub(crate) struct Shared {
     /// Woken whenever an invocation is recorded.
     invocation_recorded: tokio::sync::Notify,
     http_in_flight: AtomicUsize,
+    /// Writes started by [`FunctionsHost::enqueue`] on Storage queues and not finished yet.
+    background_writes: AtomicUsize,
 }
 
 /// Counts an HTTP invocation as in flight until dropped.
@@ -261,11 +270,12 @@ impl FunctionsHost {
             startup = ?process.startup_time,
             "functions host emulator started"
         );
+        let queues = Queues::new(&options.queues, host.queues.message_encoding);
         let shared = Arc::new(Shared {
             host,
             functions: functions.clone(),
             process,
-            queues: QueueStore::default(),
+            queues,
             client: reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -276,6 +286,7 @@ impl FunctionsHost {
             invocations: Mutex::new(Vec::new()),
             invocation_recorded: tokio::sync::Notify::new(),
             http_in_flight: AtomicUsize::new(0),
+            background_writes: AtomicUsize::new(0),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let dispatchers = functions
@@ -317,8 +328,32 @@ impl FunctionsHost {
     }
 
     /// Adds a message to a queue, as another producer writing to the storage account would.
+    /// On Storage queues the write is started here and finishes in the background (it counts
+    /// as pending for [`wait_until_idle`](Self::wait_until_idle) meanwhile); use
+    /// [`put_message`](Self::put_message) to wait for it and see a failure.
     pub fn enqueue(&self, queue: &str, text: &str) {
-        self.shared.queues.put(queue, text.to_owned());
+        if self.shared.queues.put_in_memory(queue, text) {
+            return;
+        }
+        let shared = self.shared.clone();
+        let (queue, text) = (queue.to_owned(), text.to_owned());
+        shared.background_writes.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            if let Err(error) = shared.queues.put(&queue, &text).await {
+                tracing::warn!(%queue, %error, "enqueue failed");
+            }
+            shared.background_writes.fetch_sub(1, Ordering::SeqCst);
+            shared.queues.changed.notify_waiters();
+        });
+    }
+
+    /// Adds a message to a queue and waits until it is stored.
+    pub async fn put_message(&self, queue: &str, text: &str) -> Result<(), HostError> {
+        self.shared
+            .queues
+            .put(queue, text)
+            .await
+            .map_err(|reason| HostError::Queue { reason })
     }
 
     /// Waits until every queue a function triggers on is empty (invisible messages included)
@@ -331,7 +366,8 @@ impl FunctionsHost {
                 let changed = shared.queues.changed.notified();
                 tokio::pin!(changed);
                 changed.as_mut().enable();
-                let pending = shared.queues.pending(&shared.trigger_queues);
+                let pending = shared.queues.pending(&shared.trigger_queues)
+                    + shared.background_writes.load(Ordering::SeqCst);
                 let in_flight = shared.http_in_flight.load(Ordering::SeqCst);
                 if pending == 0 && in_flight == 0 {
                     return;

@@ -4,7 +4,7 @@
 //! Visibility uses Tokio's clock, so tests can pause and advance time; the wall-clock times
 //! only feed the envelope's metadata. A message being processed is *leased*: invisible until
 //! its invocation completes. That stands in for the SDK's visibility renewal during long
-//! invocations, without timers. Every change wakes [`QueueStore::changed`], which the
+//! invocations, without timers. Every change wakes `Queues::changed` (in `queues`), which the
 //! dispatchers and `wait_until_idle` listen to instead of polling.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -14,7 +14,6 @@ use std::time::{Duration, SystemTime};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Default message time-to-live of Storage queues.
@@ -77,8 +76,6 @@ pub struct QueueStatus {
 #[derive(Debug, Default)]
 pub(crate) struct QueueStore {
     queues: Mutex<BTreeMap<String, VecDeque<StoredMessage>>>,
-    /// Woken on every change (put, delete, release, lease).
-    pub(crate) changed: Notify,
 }
 
 impl QueueStore {
@@ -104,7 +101,6 @@ impl QueueStore {
             .entry(queue.to_owned())
             .or_default()
             .push_back(message);
-        self.changed.notify_waiters();
     }
 
     /// Takes the first visible message, increments its dequeue count and gives it a new pop
@@ -135,7 +131,6 @@ impl QueueStore {
                     dequeue_count: message.dequeue_count,
                 };
                 drop(queues);
-                self.changed.notify_waiters();
                 Lease::Message(leased)
             }
             None => Lease::Empty {
@@ -153,7 +148,6 @@ impl QueueStore {
         if let Some(messages) = self.lock().get_mut(&message.queue) {
             messages.retain(|m| !(m.id == message.id && m.pop_receipt == message.pop_receipt));
         }
-        self.changed.notify_waiters();
     }
 
     /// Makes a failed message visible again after `visibility_timeout`.
@@ -166,7 +160,6 @@ impl QueueStore {
             stored.leased = false;
             stored.visible_at = Instant::now() + visibility_timeout;
         }
-        self.changed.notify_waiters();
     }
 
     /// Copies the message to `<queue>-poison` and deletes it from its queue.

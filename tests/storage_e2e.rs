@@ -1,0 +1,116 @@
+//! The real binary under the Functions host emulator with its queues on real Storage queues in
+//! Azurite, as `func start` runs with `AzureWebJobsStorage` pointing at Azurite: the callout's
+//! queue output is a Put Message, the queue trigger a Get Messages with a visibility timeout,
+//! `DequeueCount` comes from Storage, and after `maxDequeueCount` failed deliveries the message
+//! sits in `lcw-tasks-poison` — checked in Azurite itself, with raw REST calls.
+
+mod common;
+
+use common::azurite::{self, approximate_count, peek_texts};
+use common::{Harness, MAX_ATTEMPTS, assert_resumed_once, stock_binary, test_body};
+use lcw_emulator::functions_host::QueueBackend;
+use lcw_emulator::tenant::{ScriptedResponse, TenantEmulator, TenantOptions};
+
+async fn harness_on(azurite: &lcw_emulator::azurite::Azurite, env: &[(&str, &str)]) -> Harness {
+    let tenant = TenantEmulator::start(TenantOptions::default())
+        .await
+        .expect("tenant emulator starts");
+    Harness::start_on_queues(tenant, stock_binary(), env, QueueBackend::azurite(azurite)).await
+}
+
+#[tokio::test]
+async fn every_task_goes_through_azurite_and_is_resumed_once() {
+    test_body(
+        "every_task_goes_through_azurite_and_is_resumed_once",
+        async {
+            let azurite = azurite::start().await;
+            let harness = harness_on(&azurite, &[]).await;
+            let callouts = harness.joiners(5);
+            for callout in &callouts {
+                assert_eq!(harness.send(callout).await.status, 202);
+            }
+            harness.settle().await;
+            for callout in &callouts {
+                let resumes =
+                    assert_resumed_once(&harness, &callout.task_processing_result_id, "completed");
+                assert_eq!(resumes.len(), 1, "no retry was needed");
+                let deliveries = harness.deliveries_for(&callout.task_processing_result_id);
+                assert_eq!(deliveries.len(), 1, "{deliveries:#?}");
+                assert_eq!(
+                    deliveries[0].dequeue_count,
+                    Some(1),
+                    "Storage counted one dequeue"
+                );
+                assert!(deliveries[0].succeeded);
+            }
+            assert_eq!(
+                approximate_count(&azurite, "lcw-tasks").await,
+                Some(0),
+                "the task queue exists in Azurite and every message was deleted"
+            );
+            assert_eq!(
+                approximate_count(&azurite, "lcw-tasks-poison").await,
+                None,
+                "nothing was poisoned"
+            );
+            harness.stop().await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_task_failing_every_delivery_ends_in_azurites_poison_queue() {
+    test_body(
+        "a_task_failing_every_delivery_ends_in_azurites_poison_queue",
+        async {
+            let azurite = azurite::start().await;
+            let harness = harness_on(&azurite, &[("LCW_RETRY_WINDOW_SECONDS", "1")]).await;
+            let callout = harness
+                .run_with_graph_answering(vec![ScriptedResponse::status(500); 500])
+                .await;
+            let id = &callout.task_processing_result_id;
+            let deliveries = harness.deliveries_for(id);
+            assert_eq!(
+                deliveries
+                    .iter()
+                    .map(|d| d.dequeue_count)
+                    .collect::<Vec<_>>(),
+                (1..=MAX_ATTEMPTS as u32).map(Some).collect::<Vec<_>>(),
+                "delivered maxDequeueCount times, Storage counting each dequeue"
+            );
+            assert!(
+                deliveries.iter().all(|d| !d.succeeded),
+                "every delivery failed"
+            );
+            assert!(
+                harness.resumes_for(id).iter().all(|r| r.status == 500),
+                "no resume was accepted"
+            );
+
+            let poisoned = peek_texts(&azurite, "lcw-tasks-poison").await;
+            assert_eq!(
+                poisoned.len(),
+                1,
+                "one message in Azurite's poison queue: {poisoned:?}"
+            );
+            assert!(
+                poisoned[0].contains(id.as_str()),
+                "it is this task: {}",
+                poisoned[0]
+            );
+            assert_eq!(
+                poisoned,
+                harness.poison(),
+                "the host's view matches what Storage holds"
+            );
+            assert_eq!(
+                approximate_count(&azurite, "lcw-tasks").await,
+                Some(0),
+                "the original was deleted from the task queue"
+            );
+            harness.stop().await;
+        },
+    )
+    .await;
+}

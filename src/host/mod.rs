@@ -277,11 +277,20 @@ async fn process(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
         number,
         max: state.max_attempts,
     };
+    // The queue message's id: tells the ledger a redelivery of one message from a duplicate.
+    let message_id = match envelope.metadata("Id") {
+        Some(Value::String(id)) => Some(id),
+        _ => None,
+    };
     let pipeline = state.pipeline.clone();
     let id = invocation_id.clone();
     let processed = state
         .processing
-        .spawn(async move { pipeline.process(message, attempt, &id).await })
+        .spawn(async move {
+            pipeline
+                .process_message(message, attempt, &id, message_id.as_deref())
+                .await
+        })
         .await;
     let report = match processed {
         Ok(report) => report,

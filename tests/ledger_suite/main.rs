@@ -35,6 +35,7 @@ macro_rules! conformance {
             check!(orphaned_leases_are_released_by_the_sole_user);
             check!(retention_purges_old_records);
             check!(unfinished_tasks_carry_their_work_item);
+            check!(queue_messages_tell_redelivery_from_duplicate);
         }
     };
 }

@@ -14,6 +14,7 @@
 //! - [`sqlite`]: the embedded backend (standalone mode, the demo, tests);
 //! - [`blob`]: Azure Blob Storage, the function app's own account (the backend in Azure);
 //! - `retention`: the purge of records past `LCW_LEDGER_RETENTION_DAYS`;
+//! - [`query`]: the filters and rows of `lcw-handler history`;
 //! - [`setting`]: `LCW_LEDGER`, `LCW_LEDGER_RETENTION_DAYS` and each mode's default.
 //!
 //! The pipeline consults the ledger at process time, never on the acknowledgement path under
@@ -22,6 +23,7 @@
 
 pub mod blob;
 mod open;
+pub mod query;
 pub mod record;
 mod retention;
 pub mod rules;

@@ -163,6 +163,27 @@ async fn with_the_blob_ledger_a_duplicate_callout_is_resumed_once_and_recorded_i
             let record = azurite::blob_json(&azurite, "lcw-ledger", &blobs[0]).await;
             assert_eq!(record["stage"], "resumed", "{record:#}");
             assert_eq!(record["key"]["id"], id.as_str());
+            // `history` reads the same Blob ledger, with the same settings.
+            let history = common::process::run(
+                &stock_binary(),
+                &["history", "--ledger", "blob", "--json"],
+                &[
+                    ("LCW_LEDGER_BLOB_SERVICE_URL", azurite.blob_endpoint()),
+                    ("LCW_LEDGER_BLOB_SAS", azurite.account_sas()),
+                ],
+            )
+            .await;
+            let said = String::from_utf8_lossy(&history.stdout);
+            let stderr = String::from_utf8_lossy(&history.stderr);
+            assert!(history.status.success(), "{said}{stderr}");
+            let tasks: Vec<serde_json::Value> = serde_json::from_str(&said).expect("a JSON array");
+            assert_eq!(tasks.len(), 1, "{said}");
+            assert_eq!(tasks[0]["taskProcessingResultId"], id.as_str());
+            assert_eq!(tasks[0]["stage"], "resumed");
+            assert!(
+                !said.contains(azurite.account_sas()) && !stderr.contains(azurite.account_sas()),
+                "history never shows the SAS"
+            );
             assert!(
                 !harness
                     .host

@@ -36,8 +36,8 @@ fn pipeline(config: Arc<Config>, tasks: UserTasks, mode: Mode) -> Result<Pipelin
         Mode::Host => config.ledger.for_host(),
         Mode::Standalone => config.ledger.for_standalone(),
     };
-    let ledger =
-        ledger::open(&backend, config.ledger.retention, true).map_err(|e| e.to_string())?;
+    let ledger = ledger::open(&backend, &config.ledger, &config.identity, true)
+        .map_err(|e| e.to_string())?;
     let tokens = managed_identity_source(&config.identity).map_err(|e| e.to_string())?;
     let graph = GraphClient::with_tokens(&config.graph, tokens);
     // A binary with tasks of its own decides EM requests with its own logic, or lets them

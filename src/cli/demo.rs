@@ -19,6 +19,7 @@ use super::app_root::{AppLayout, AppRoot, handler_env, start_host_on};
 use super::failure_reason::{failure_reasons, truncate};
 use super::interrupt::{Interrupts, RunError};
 use super::progress::{self, Progress};
+use super::run_ledger;
 use crate::config::{DEFAULT_LOG_FILTER, log_filter, unknown_settings_in_env};
 use crate::host::PROCESS_FUNCTION;
 use crate::settings::LCW_LOG;
@@ -57,6 +58,13 @@ pub struct DemoArgs {
     /// installed by `.ci/install-tools`) instead of in memory.
     #[arg(long)]
     pub azurite: bool,
+    /// Chaos run: kill the handler mid-task, deliver duplicate callouts and queue
+    /// redeliveries, fail Graph and the managed identity for a while; then prove from Graph's
+    /// records and the ledger that every task was resumed exactly once and its logic ran once.
+    #[arg(long, conflicts_with_all = ["azurite", "throttle"])]
+    pub chaos: bool,
+    #[command(flatten)]
+    pub chaos_options: super::chaos::ChaosArgs,
 }
 
 /// One user's journey.
@@ -68,6 +76,9 @@ struct Row {
 }
 
 pub(super) async fn run(args: DemoArgs) -> ExitCode {
+    if args.chaos {
+        return super::chaos::run(args).await;
+    }
     crate::logging::init_human("warn");
     let outcome = match Interrupts::listen() {
         Ok(mut interrupts) => demo(args, &mut interrupts).await,
@@ -123,14 +134,14 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
         .as_ref()
         .map_or(QueueBackend::InMemory, QueueBackend::azurite);
     let app_root = AppRoot::write("demo", AppLayout::Full)?;
+    // The ledger goes with the app root; the report's reasons and stories come from it.
+    let ledger = run_ledger::in_app_root(app_root.path());
+    let mut env = handler_env(&tenant, &log_filter);
+    env.push(run_ledger::setting(&ledger));
     // A start that hangs (readiness waits up to 30 s) still yields to a signal; the child it
     // spawned is killed when the start is dropped.
     let host = interrupts
-        .guard(start_host_on(
-            &app_root,
-            &handler_env(&tenant, &log_filter),
-            queues,
-        ))
+        .guard(start_host_on(&app_root, &env, queues))
         .await??;
     println!(
         "  Functions host    app root {}, handler (pid {}) ready in {:.1} ms",
@@ -143,7 +154,9 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
         "  caller auth       PoP signed requests, verified against the tenant's signing keys\n"
     );
 
-    let outcome = interrupts.guard(workflow(&args, &tenant, &host)).await;
+    let outcome = interrupts
+        .guard(workflow(&args, &tenant, &host, &ledger))
+        .await;
     // Interrupted or not: the handler is killed and waited for, then the app root goes.
     host.stop().await;
     tenant.shutdown().await;
@@ -157,6 +170,7 @@ async fn workflow(
     args: &DemoArgs,
     tenant: &TenantEmulator,
     host: &FunctionsHost,
+    ledger: &std::path::Path,
 ) -> Result<bool, RunError> {
     let callouts = tenant
         .lcw()
@@ -202,7 +216,8 @@ async fn workflow(
         .queue_messages(&format!("{}-poison", crate::host::TASK_QUEUE))
         .len();
     let handler_log = host.handler_stdout();
-    let reasons = failure_reasons(&handler_log);
+    let records = run_ledger::records(ledger).await?;
+    let reasons = failure_reasons(&records);
     let all_resumed = report(
         &rows,
         &resumes,
@@ -211,6 +226,23 @@ async fn workflow(
         tenant.token_fetches(),
         poisoned,
     );
+
+    // The story of each task that did not complete, as `explain` tells it.
+    let troubled: Vec<&str> = rows
+        .iter()
+        .map(|row| row.task_processing_result_id.as_str())
+        .filter(|id| {
+            !resumes.iter().any(|r| {
+                r.task_processing_result_id == *id
+                    && (200..300).contains(&r.status)
+                    && r.operation_status.as_deref() == Some("completed")
+            })
+        })
+        .collect();
+    if !troubled.is_empty() {
+        println!("\n  what happened to each task that did not complete (from the task ledger):\n");
+        run_ledger::print_stories(&records, &troubled, &mut |line| println!("{line}"));
+    }
 
     if args.show_logs {
         println!("\nhandler log (stdout):");
@@ -324,7 +356,7 @@ fn report(
             "completed" => "",
             _ => reasons
                 .get(&row.task_processing_result_id)
-                .map_or("(no reason logged)", String::as_str),
+                .map_or("(no reason recorded)", String::as_str),
         };
         println!(
             "  {:<24} {:>9.2} {:>8} {:>11} {:>16}  {}",

@@ -9,6 +9,8 @@ mod app_root;
 #[cfg(feature = "demo")]
 mod bench;
 #[cfg(feature = "demo")]
+mod chaos;
+#[cfg(feature = "demo")]
 mod demo;
 #[cfg(feature = "demo")]
 mod failure_reason;
@@ -24,6 +26,8 @@ mod package;
 mod progress;
 #[cfg(feature = "deploy")]
 mod register;
+#[cfg(feature = "demo")]
+mod run_ledger;
 #[cfg(feature = "demo")]
 mod send;
 mod serve;

@@ -13,6 +13,7 @@
 //! - [`Ledger`] (in `steps`): the rules applied through a store;
 //! - [`sqlite`]: the embedded backend (standalone mode, the demo, tests);
 //! - `retention`: the purge of records past `LCW_LEDGER_RETENTION_DAYS`;
+//! - [`story`](mod@story): a task's story in words (the demo and `explain` print it);
 //! - [`setting`]: `LCW_LEDGER`, `LCW_LEDGER_RETENTION_DAYS` and each mode's default.
 //!
 //! The pipeline consults the ledger at process time, never on the acknowledgement path under
@@ -27,6 +28,7 @@ pub mod setting;
 pub mod sqlite;
 mod steps;
 pub mod store;
+pub mod story;
 
 pub use open::{OpenError, open};
 pub use record::{
@@ -36,3 +38,4 @@ pub use retention::{PURGE_EVERY, spawn_purger};
 pub use setting::{LedgerBackend, LedgerSettings};
 pub use steps::{Begin, Claim, DEFAULT_RETENTION_DAYS, Ledger};
 pub use store::{LedgerStore, StoreError, Version, Versioned};
+pub use story::story;

@@ -6,7 +6,7 @@ mod webhook;
 use std::sync::Arc;
 
 pub use complete::Complete;
-pub use webhook::Webhook;
+pub use webhook::{IDEMPOTENCY_HEADER, Webhook};
 
 use super::Task;
 use crate::config::BuiltinTask;

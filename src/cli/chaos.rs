@@ -74,8 +74,8 @@ pub struct ChaosArgs {
     /// With --chaos: seconds the managed-identity endpoint answers 503, from the first kill.
     #[arg(long, default_value_t = 10, requires = "chaos")]
     pub mi_outage_secs: u64,
-    /// With --chaos: keep the run's ledger in this SQLite file (instead of the temporary app
-    /// root) to read it afterwards, e.g. with `history`.
+    /// With --chaos: keep the run's ledger in this new SQLite file (instead of the temporary
+    /// app root), to read it afterwards with `history --ledger sqlite:FILE` and `explain`.
     #[arg(long, value_name = "FILE", requires = "chaos")]
     pub keep_ledger: Option<PathBuf>,
     /// With --chaos: print the figures and invariants as one JSON object on stdout; the
@@ -823,12 +823,18 @@ impl Verdict {
             }
         ));
         match &args.chaos_options.keep_ledger {
-            Some(_) => say.line(format!(
-                "  this run's ledger is kept: LCW_LEDGER=sqlite:{} lcw-handler history",
-                ledger.display()
-            )),
+            Some(_) => {
+                say.line(format!(
+                    "  this run's ledger is kept: lcw-handler history --ledger sqlite:{}",
+                    ledger.display()
+                ));
+                say.line(format!(
+                    "  one task's story:           lcw-handler explain <taskProcessingResultId> --ledger sqlite:{}",
+                    ledger.display()
+                ));
+            }
             None => say.line(
-                "  the ledger went with the temporary app root; rerun with --keep-ledger FILE, then LCW_LEDGER=sqlite:FILE lcw-handler history",
+                "  the ledger went with the temporary app root; to read the run with `history` and `explain`, rerun with --keep-ledger FILE, then: lcw-handler history --ledger sqlite:FILE",
             ),
         }
     }
@@ -1081,6 +1087,7 @@ mod tests {
             Lease {
                 holder: "a/1".into(),
                 expires_at: now + time::Duration::minutes(2),
+                message: None,
             },
             now,
         );

@@ -1,5 +1,5 @@
-//! The `lcw-handler` command line: `host`, `serve`, `check`, `demo`, `bench`, `send`,
-//! `package`, `new`, `register`.
+//! The `lcw-handler` command line: `host`, `serve`, `check`, `history`, `explain`, `demo`,
+//! `bench`, `send`, `package`, `new`, `register`.
 //!
 //! Thin by design: it parses arguments, validates settings into a [`Config`], and calls the
 //! library. Errors are printed once, to stderr, naming the setting or flag at fault.
@@ -12,10 +12,13 @@ mod bench;
 mod chaos;
 #[cfg(feature = "demo")]
 mod demo;
+mod explain;
 #[cfg(feature = "demo")]
 mod failure_reason;
+mod history;
 #[cfg(feature = "demo")]
 mod interrupt;
+mod ledger_read;
 #[cfg(feature = "demo")]
 mod local_tenant;
 #[cfg(feature = "deploy")]
@@ -75,6 +78,12 @@ enum Command {
     },
     /// Validate the app settings and print the effective configuration (secrets redacted).
     Check,
+    /// Recent tasks from the task ledger: time, workflow, task, subject, outcome, attempts,
+    /// resume status and reason.
+    History(history::HistoryArgs),
+    /// One task's story from the task ledger: accepted, deliveries, logic runs, Graph's
+    /// answers, outcome.
+    Explain(explain::ExplainArgs),
     /// Run a joiner workflow for N users on this machine, against local emulators of the
     /// tenant and the Functions host.
     #[cfg(feature = "demo")]
@@ -136,6 +145,12 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Reading the ledger needs only the ledger settings, not a valid handler configuration.
+    let command = match command {
+        Command::History(args) => return history::run(args).await,
+        Command::Explain(args) => return explain::run(args).await,
+        command => command,
+    };
     #[cfg(feature = "demo")]
     match command {
         Command::Demo(args) => return demo::run(args).await,
@@ -171,6 +186,7 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         Command::Check => check(&config, task.as_deref()),
         Command::Host => serve::host(config, task).await,
         Command::Serve { listen, .. } => serve::standalone(config, task, listen).await,
+        Command::History(_) | Command::Explain(_) => unreachable!("handled above"),
         #[cfg(feature = "demo")]
         Command::Demo(_) | Command::Bench(_) | Command::BenchBaseline | Command::Send(_) => {
             unreachable!("handled above")

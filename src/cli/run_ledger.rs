@@ -8,8 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::explain::story;
 use crate::ledger::sqlite::SqliteStore;
-use crate::ledger::{LedgerStore, TaskRecord, story};
+use crate::ledger::{LedgerStore, TaskRecord};
 use crate::settings::LCW_LEDGER;
 
 /// The ledger file's name inside a run's app root.
@@ -37,18 +38,18 @@ pub(super) async fn records(file: &Path) -> Result<Vec<TaskRecord>, String> {
     Ok(records)
 }
 
-/// Prints the story of each task in `ids` (taskProcessingResult ids), from its record; a task
-/// the ledger never saw is said to be missing.
+/// Prints the story of each task in `ids` (taskProcessingResult ids), from its record, as
+/// `lcw-handler explain` tells it; a task the ledger never saw is said to be missing.
 pub(super) fn print_stories(records: &[TaskRecord], ids: &[&str], out: &mut dyn FnMut(String)) {
     for id in ids {
         match records.iter().find(|r| r.key.id == *id) {
             Some(record) => {
-                for line in story(record) {
-                    out(format!("  {line}"));
+                for line in story(record).lines() {
+                    out(format!("    {line}").trim_end().to_owned());
                 }
             }
             None => out(format!(
-                "  task lcw/{id}: not in the ledger (no delivery reached the handler)"
+                "    task           {id}: not in the ledger (no delivery reached the handler)"
             )),
         }
         out(String::new());

@@ -12,15 +12,18 @@
 //! - [`rules`]: what a worker may do given a record, and how each step changes it;
 //! - [`Ledger`] (in `steps`): the rules applied through a store;
 //! - [`sqlite`]: the embedded backend (standalone mode, the demo, tests);
+//! - [`blob`]: Azure Blob Storage, the function app's own account (the backend in Azure);
 //! - `retention`: the purge of records past `LCW_LEDGER_RETENTION_DAYS`;
-//! - [`story`](mod@story): a task's story in words (the demo and `explain` print it);
+//! - [`query`]: the filters and rows of `lcw-handler history`;
 //! - [`setting`]: `LCW_LEDGER`, `LCW_LEDGER_RETENTION_DAYS` and each mode's default.
 //!
 //! The pipeline consults the ledger at process time, never on the acknowledgement path under
 //! the Functions host (docs/ledger.md says why); standalone mode also records each task at
 //! accept, because there the ledger is the queue's durable copy.
 
+pub mod blob;
 mod open;
+pub mod query;
 pub mod record;
 mod retention;
 pub mod rules;
@@ -28,7 +31,6 @@ pub mod setting;
 pub mod sqlite;
 mod steps;
 pub mod store;
-pub mod story;
 
 pub use open::{OpenError, open};
 pub use record::{
@@ -38,4 +40,3 @@ pub use retention::{PURGE_EVERY, spawn_purger};
 pub use setting::{LedgerBackend, LedgerSettings};
 pub use steps::{Begin, Claim, DEFAULT_RETENTION_DAYS, Ledger};
 pub use store::{LedgerStore, StoreError, Version, Versioned};
-pub use story::story;

@@ -125,6 +125,10 @@ pub struct Lease {
     /// After this instant the holder is presumed dead and another worker may take over.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// The queue message the holder is processing (the host's `Metadata.Id`, standalone's
+    /// job), when known: tells a redelivery of that message from a duplicate message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl Lease {

@@ -8,7 +8,11 @@
 //! - a task with no record: run the logic;
 //! - a task in a final stage (resumed, given up, no resume needed): nothing to do — a duplicate
 //!   callout or a redelivered message is acknowledged and runs nothing;
-//! - a task held by another worker whose lease is live: leave it to that worker;
+//! - a task held by another worker whose lease is live: if this delivery is *another* queue
+//!   message, it is a duplicate and is dropped (the holder's own message carries the task, and
+//!   comes back if the holder fails); if it is the holder's *own* message delivered again, the
+//!   holder's invocation is over (a queue hides a message while its invocation runs), so the
+//!   lease is stale and is taken over; if the message is unknown, retry later;
 //! - a task whose logic finished: only (re)send the resume, with the recorded outcome;
 //! - otherwise (received, or running under a lease that expired because its holder died): take
 //!   the lease and run the logic.
@@ -29,19 +33,33 @@ pub enum Verdict {
     SendResume(RecordedOutcome),
     /// Nothing more to do: the task is in this final stage.
     AlreadyDone(Stage),
-    /// Another worker holds a live lease on the task.
+    /// Another worker holds a live lease on the task; retry later.
     HeldElsewhere(Lease),
+    /// Another worker holds a live lease while processing another queue message: this
+    /// delivery is a duplicate message and can be dropped.
+    DuplicateOf(Lease),
 }
 
-/// What `holder` may do with the task of `record` at `now`.
-pub fn verdict(record: &TaskRecord, holder: &str, now: OffsetDateTime) -> Verdict {
+/// What `holder`, processing queue message `message` (when known), may do with the task of
+/// `record` at `now`.
+pub fn verdict(
+    record: &TaskRecord,
+    holder: &str,
+    message: Option<&str>,
+    now: OffsetDateTime,
+) -> Verdict {
     if record.stage.is_final() {
         return Verdict::AlreadyDone(record.stage);
     }
     if let Some(lease) = record.live_lease(now)
         && lease.holder != holder
     {
-        return Verdict::HeldElsewhere(lease.clone());
+        match (lease.message.as_deref(), message) {
+            // The holder's own message, delivered again: its invocation is over.
+            (Some(held), Some(this)) if held == this => {}
+            (Some(_), Some(_)) => return Verdict::DuplicateOf(lease.clone()),
+            _ => return Verdict::HeldElsewhere(lease.clone()),
+        }
     }
     let stale = record
         .lease
@@ -87,7 +105,7 @@ impl TaskRecord {
                 );
                 self.note(now, what);
             }
-            Verdict::AlreadyDone(_) | Verdict::HeldElsewhere(_) => {}
+            Verdict::AlreadyDone(_) | Verdict::HeldElsewhere(_) | Verdict::DuplicateOf(_) => {}
         }
     }
 
@@ -202,6 +220,7 @@ mod tests {
         Lease {
             holder: holder.into(),
             expires_at,
+            message: Some(format!("message-of-{holder}")),
         }
     }
 
@@ -214,7 +233,7 @@ mod tests {
 
     #[test]
     fn a_received_task_runs() {
-        let verdict = verdict(&record(), "a/1", NOW);
+        let verdict = verdict(&record(), "a/1", None, NOW);
         assert_eq!(verdict, Verdict::RunLogic { taken_over: None });
         let mut r = record();
         r.claim(&verdict, lease("a/1", NOW + Duration::minutes(3)), NOW);
@@ -232,13 +251,39 @@ mod tests {
             lease("a/1", NOW + Duration::minutes(3)),
             NOW,
         );
-        assert!(matches!(verdict(&r, "b/2", NOW), Verdict::HeldElsewhere(l) if l.holder == "a/1"));
+        assert!(
+            matches!(verdict(&r, "b/2", None, NOW), Verdict::HeldElsewhere(l) if l.holder == "a/1")
+        );
         let later = NOW + Duration::minutes(4);
-        let v = verdict(&r, "b/2", later);
+        let v = verdict(&r, "b/2", None, later);
         assert!(matches!(&v, Verdict::RunLogic { taken_over: Some(l) } if l.holder == "a/1"));
         r.claim(&v, lease("b/2", later + Duration::minutes(3)), later);
         assert_eq!(r.logic_runs, 2);
         assert!(r.events.last().unwrap().what.contains("taken over"));
+    }
+
+    #[test]
+    fn a_redelivered_message_takes_over_and_another_message_is_a_duplicate() {
+        let mut r = record();
+        r.claim(
+            &Verdict::RunLogic { taken_over: None },
+            lease("a/1", NOW + Duration::minutes(3)),
+            NOW,
+        );
+        let own = Some("message-of-a/1");
+        assert!(matches!(
+            verdict(&r, "b/2", own, NOW),
+            Verdict::RunLogic { taken_over: Some(l) } if l.holder == "a/1"
+        ));
+        assert!(matches!(
+            verdict(&r, "b/2", Some("another message"), NOW),
+            Verdict::DuplicateOf(l) if l.holder == "a/1"
+        ));
+        r.lease.as_mut().unwrap().message = None;
+        assert!(matches!(
+            verdict(&r, "b/2", Some("another message"), NOW),
+            Verdict::HeldElsewhere(_)
+        ));
     }
 
     #[test]
@@ -257,12 +302,15 @@ mod tests {
             at: NOW,
         };
         r.resume_not_accepted(3, answer.clone(), "forbidden", NOW);
-        assert_eq!(verdict(&r, "b/2", NOW), Verdict::SendResume(completed()));
+        assert_eq!(
+            verdict(&r, "b/2", None, NOW),
+            Verdict::SendResume(completed())
+        );
         r.resumed(1, answer, NOW);
         assert_eq!(r.resume_tries, 4);
         for stage in [Stage::Resumed, Stage::GivenUp, Stage::NoResume] {
             r.stage = stage;
-            assert_eq!(verdict(&r, "b/2", NOW), Verdict::AlreadyDone(stage));
+            assert_eq!(verdict(&r, "b/2", None, NOW), Verdict::AlreadyDone(stage));
         }
     }
 
@@ -277,7 +325,7 @@ mod tests {
         r.retry_logic("webhook down", NOW);
         assert_eq!(r.lease, None);
         assert_eq!(
-            verdict(&r, "b/2", NOW),
+            verdict(&r, "b/2", None, NOW),
             Verdict::RunLogic { taken_over: None }
         );
     }

@@ -53,8 +53,10 @@ pub enum Begin {
     SendResume(Claim, RecordedOutcome),
     /// Nothing to do: the task is final.
     AlreadyDone(Stage),
-    /// Another worker holds a live lease.
+    /// Another worker holds a live lease: retry later.
     HeldElsewhere(Lease),
+    /// Another worker holds a live lease for another queue message: this one is a duplicate.
+    DuplicateOf(Lease),
 }
 
 impl Ledger {
@@ -111,13 +113,15 @@ impl Ledger {
         }
     }
 
-    /// Decides what the worker `invocation` may do with the task `key`, and claims it when it
-    /// may act. `first_seen` makes the record of a task the ledger has not seen before.
+    /// Decides what the worker `invocation`, processing queue message `message` (when known),
+    /// may do with the task `key`, and claims it when it may act. `first_seen` makes the record
+    /// of a task the ledger has not seen before.
     pub async fn begin(
         &self,
         key: &TaskKey,
         first_seen: impl Fn() -> TaskRecord,
         invocation: &str,
+        message: Option<&str>,
         lease_for: Duration,
         now: OffsetDateTime,
     ) -> Result<Begin, StoreError> {
@@ -125,6 +129,7 @@ impl Ledger {
         let lease = Lease {
             holder: holder.clone(),
             expires_at: now + lease_for,
+            message: message.map(str::to_owned),
         };
         for _ in 0..MAX_ROUNDS {
             let Some(Versioned {
@@ -141,7 +146,7 @@ impl Ledger {
                     Err(e) => return Err(e),
                 }
             };
-            let verdict = rules::verdict(&record, &holder, now);
+            let verdict = rules::verdict(&record, &holder, message, now);
             match verdict {
                 Verdict::AlreadyDone(stage) => {
                     record.note_duplicate(
@@ -156,6 +161,7 @@ impl Ledger {
                     return Ok(Begin::AlreadyDone(stage));
                 }
                 Verdict::HeldElsewhere(lease) => return Ok(Begin::HeldElsewhere(lease)),
+                Verdict::DuplicateOf(lease) => return Ok(Begin::DuplicateOf(lease)),
                 Verdict::RunLogic { .. } | Verdict::SendResume(_) => {
                     record.claim(&verdict, lease.clone(), now);
                     match self.store.replace(&record, &version).await {

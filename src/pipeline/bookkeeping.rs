@@ -51,6 +51,7 @@ impl Pipeline {
         item: &WorkItem,
         callout: &Callout,
         invocation_id: &str,
+        message_id: Option<&str>,
     ) -> Start {
         let Some(ledger) = &self.ledger else {
             return Start::RunLogic(None);
@@ -67,7 +68,14 @@ impl Pipeline {
             )
         };
         match ledger
-            .begin(&key, first_seen, invocation_id, self.lease_for(), now)
+            .begin(
+                &key,
+                first_seen,
+                invocation_id,
+                message_id,
+                self.lease_for(),
+                now,
+            )
             .await
         {
             Ok(Begin::RunLogic(claim)) => Start::RunLogic(Some(claim)),
@@ -94,6 +102,13 @@ impl Pipeline {
                     "held by {} until {}",
                     lease.holder, lease.expires_at
                 )))
+            }
+            Ok(Begin::DuplicateOf(lease)) => {
+                info!(holder = %lease.holder, "duplicate queue message of a task another worker holds; dropped (the holder's own message carries the task)");
+                Start::Stop(ProcessReport::finished(
+                    None,
+                    format!("duplicate message: {} holds the task", lease.holder),
+                ))
             }
             Err(error) => {
                 error!(%error, ledger = %ledger.store().describe(), "the task ledger cannot be read; the delivery retries later");

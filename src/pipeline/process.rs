@@ -32,6 +32,14 @@ impl Attempt {
     }
 }
 
+/// One delivery, as processing sees it.
+struct Delivery<'a> {
+    attempt: Attempt,
+    invocation_id: &'a str,
+    message_id: Option<&'a str>,
+    started: Instant,
+}
+
 /// What the transport should do with the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
@@ -71,12 +79,25 @@ impl ProcessReport {
 }
 
 impl Pipeline {
-    /// Processes one delivery of a work item.
+    /// Processes one delivery of a work item whose queue message id is unknown.
     pub async fn process(
         &self,
         message: Value,
         attempt: Attempt,
         invocation_id: &str,
+    ) -> ProcessReport {
+        self.process_message(message, attempt, invocation_id, None)
+            .await
+    }
+
+    /// Processes one delivery of a work item. `message_id` (the queue message's id) lets the
+    /// task ledger tell a redelivery of one message from a duplicate message.
+    pub async fn process_message(
+        &self,
+        message: Value,
+        attempt: Attempt,
+        invocation_id: &str,
+        message_id: Option<&str>,
     ) -> ProcessReport {
         let started = Instant::now();
         let (item, callout) = match WorkItem::decode(message) {
@@ -95,7 +116,13 @@ impl Pipeline {
             task_processing_result_id = %callout.task_processing_result.id,
             attempt = attempt.number,
         );
-        self.process_item(item, Arc::new(callout), attempt, invocation_id, started)
+        let delivery = Delivery {
+            attempt,
+            invocation_id,
+            message_id,
+            started,
+        };
+        self.process_item(item, Arc::new(callout), delivery)
             .instrument(span)
             .await
     }
@@ -104,11 +131,18 @@ impl Pipeline {
         &self,
         item: WorkItem,
         callout: Arc<crate::callout::Callout>,
-        attempt: Attempt,
-        invocation_id: &str,
-        started: Instant,
+        delivery: Delivery<'_>,
     ) -> ProcessReport {
-        let (mut claim, resend) = match self.begin_task(&item, &callout, invocation_id).await {
+        let Delivery {
+            attempt,
+            invocation_id,
+            message_id,
+            started,
+        } = delivery;
+        let begun = self
+            .begin_task(&item, &callout, invocation_id, message_id)
+            .await;
+        let (mut claim, resend) = match begun {
             Start::RunLogic(claim) => (claim, None),
             Start::SendResume(claim, status) => (Some(claim), Some(status)),
             Start::Stop(report) => return report,

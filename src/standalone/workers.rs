@@ -124,7 +124,17 @@ async fn worker(pipeline: Pipeline, rx: Arc<Mutex<mpsc::Receiver<Job>>>, pool: W
         };
         let invocation_id = format!("standalone-{}-{}", job.id, job.attempt);
         let report = pipeline
-            .process(job.item.clone(), attempt, &invocation_id)
+            .process_message(
+                job.item.clone(),
+                attempt,
+                &invocation_id,
+                // Job ids restart with the process: the ledger instance makes them unique.
+                Some(&format!(
+                    "standalone-{}-{}",
+                    pipeline.ledger().map_or("", |l| l.instance()),
+                    job.id
+                )),
+            )
             .await;
         match report.disposition {
             Disposition::Finished => pool.finished(),

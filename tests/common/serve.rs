@@ -29,6 +29,12 @@ impl Served {
         let tenant = TenantEmulator::start(TenantOptions::default())
             .await
             .expect("the tenant emulator starts");
+        Served::start_in(tenant, binary, env).await
+    }
+
+    /// As [`start`](Self::start), against a tenant already running (e.g. the one a killed
+    /// server used, to start it again).
+    pub async fn start_in(tenant: TenantEmulator, binary: PathBuf, env: &[(&str, &str)]) -> Served {
         let mut command = Command::new(binary);
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -86,6 +92,12 @@ impl Served {
             request = request.header(name, value);
         }
         request.send().await.expect("the server answers")
+    }
+
+    /// Kills the server with SIGKILL and waits for it, keeping the tenant for a restart.
+    pub async fn kill(mut self) -> TenantEmulator {
+        let _ = self.child.kill().await;
+        self.tenant
     }
 
     /// Stops the server (SIGKILL).

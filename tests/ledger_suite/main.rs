@@ -4,6 +4,7 @@
 //! whole list into tests for one backend. Adding a backend is one line at the bottom of this
 //! file: `conformance!(name, factory);` with a factory `async fn() -> Fresh`.
 
+mod blob_backend;
 mod sqlite_backend;
 mod suite;
 
@@ -34,8 +35,10 @@ macro_rules! conformance {
             check!(orphaned_leases_are_released_by_the_sole_user);
             check!(retention_purges_old_records);
             check!(unfinished_tasks_carry_their_work_item);
+            check!(queue_messages_tell_redelivery_from_duplicate);
         }
     };
 }
 
 conformance!(sqlite, crate::sqlite_backend::fresh);
+conformance!(blob, crate::blob_backend::fresh);

@@ -59,7 +59,14 @@ fn answer(status: u16, at: OffsetDateTime) -> GraphAnswer {
 
 async fn begin(ledger: &Ledger, id: &str, invocation: &str, at: OffsetDateTime) -> Begin {
     ledger
-        .begin(&TaskKey::lcw(id), || record(id, at), invocation, LEASE, at)
+        .begin(
+            &TaskKey::lcw(id),
+            || record(id, at),
+            invocation,
+            None,
+            LEASE,
+            at,
+        )
         .await
         .expect("the store answers")
 }
@@ -140,7 +147,7 @@ pub async fn concurrent_workers_run_the_logic_once(fresh: Fresh) {
                         .unwrap();
                     true
                 }
-                Begin::HeldElsewhere(_) | Begin::AlreadyDone(_) => false,
+                Begin::HeldElsewhere(_) | Begin::AlreadyDone(_) | Begin::DuplicateOf(_) => false,
                 Begin::SendResume(..) => panic!("nobody finished the logic before the race"),
             }
         }));
@@ -339,4 +346,42 @@ pub async fn unfinished_tasks_carry_their_work_item(fresh: Fresh) {
     let mut ids = ids;
     ids.sort();
     assert_eq!(ids, ["a", "b"]);
+}
+
+pub async fn queue_messages_tell_redelivery_from_duplicate(fresh: Fresh) {
+    let store = fresh.store;
+    let first = Ledger::new(store.clone(), RETENTION);
+    let second = Ledger::new(store.clone(), RETENTION);
+    let at = now();
+    let key = TaskKey::lcw("messages");
+    let begin_with = |ledger: &Ledger, invocation: &str, message: &str| {
+        let ledger = ledger.clone();
+        let (key, invocation, message) = (key.clone(), invocation.to_owned(), message.to_owned());
+        async move {
+            ledger
+                .begin(
+                    &key,
+                    || record("messages", at),
+                    &invocation,
+                    Some(&message),
+                    LEASE,
+                    at,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let Begin::RunLogic(_) = begin_with(&first, "i1", "m1").await else {
+        panic!("the first message runs the logic")
+    };
+    assert!(
+        matches!(begin_with(&second, "i2", "m2").await, Begin::DuplicateOf(l) if l.message.as_deref() == Some("m1")),
+        "another message for a held task is a duplicate"
+    );
+    assert!(
+        matches!(begin_with(&second, "i3", "m1").await, Begin::RunLogic(_)),
+        "the holder's own message delivered again means its invocation is over: take over"
+    );
+    let r = stored(&store, "messages").await;
+    assert_eq!(r.logic_runs, 2);
 }

@@ -45,6 +45,7 @@ pub mod host;
 pub mod http_client;
 pub mod iso_duration;
 mod json_keys;
+mod json_size;
 pub mod ledger;
 pub mod logging;
 pub mod pipeline;

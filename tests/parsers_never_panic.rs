@@ -12,7 +12,7 @@ use lcw_emulator::tenant::{
 use lcw_handler::auth::{Authenticator, KeyCache, KeySet};
 use lcw_handler::callout::Callout;
 use lcw_handler::config::{AuthSettings, LIFECYCLE_WORKFLOWS_APP_ID};
-use lcw_handler::host::{InvocationRequest, decode_value};
+use lcw_handler::host::{HttpTrigger, InvocationRequest, decode_value};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -232,6 +232,16 @@ proptest! {
     #[test]
     fn callout_parsing_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let _ = Callout::parse(&bytes);
+        prop_assert_eq!(Callout::read(&bytes).map(|(c, _)| c), Callout::parse(&bytes));
+    }
+
+    #[test]
+    fn the_one_pass_callout_read_agrees_with_the_tree_path_on_json(value in json()) {
+        let text = value.to_string();
+        prop_assert_eq!(
+            Callout::read(text.as_bytes()).map(|(c, _)| c),
+            Callout::parse(text.as_bytes())
+        );
     }
 
     #[test]
@@ -244,7 +254,9 @@ proptest! {
         if let Ok(request) = InvocationRequest::parse(&bytes) {
             let _ = request.dequeue_count();
         }
+        let _ = HttpTrigger::parse(&bytes, "req");
         let text = value.to_string();
+        let _ = HttpTrigger::parse(text.as_bytes(), "req");
         if let Ok(request) = InvocationRequest::parse(text.as_bytes()) {
             let _ = request.dequeue_count();
             let _ = request.data("req").map(decode_value);

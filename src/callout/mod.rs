@@ -12,6 +12,7 @@
 mod wire;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 pub use wire::CalloutError;
 
@@ -107,6 +108,32 @@ impl Callout {
         let value: serde_json::Value =
             serde_json::from_slice(body).map_err(|e| CalloutError::NotJson(e.to_string()))?;
         Callout::from_value(value)
+    }
+
+    /// Parses a callout body and keeps its text, as received, for the work item. The text is
+    /// read once, without building a `Value` tree, whenever it deserialises directly (real
+    /// callouts do); otherwise the tree-building path of [`parse`](Self::parse) decides, so
+    /// errors are the same either way.
+    pub fn read(body: &[u8]) -> Result<(Callout, Box<RawValue>), CalloutError> {
+        if let Ok(text) = std::str::from_utf8(body)
+            && let Some(parsed) = wire::parse_text(text)
+        {
+            let callout = parsed?;
+            // The text deserialised (keys aside, unchanged), so it is JSON.
+            if let Ok(raw) = RawValue::from_string(text.to_owned()) {
+                return Ok((callout, raw));
+            }
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| CalloutError::NotJson(e.to_string()))?;
+        // Parsed as JSON, so it is UTF-8 and one JSON value; the re-serialised tree is the
+        // fallback only if that somehow did not hold.
+        let raw = match std::str::from_utf8(body).map(|t| RawValue::from_string(t.to_owned())) {
+            Ok(Ok(raw)) => raw,
+            _ => serde_json::value::to_raw_value(&value)
+                .map_err(|e| CalloutError::NotJson(e.to_string()))?,
+        };
+        Ok((Callout::from_value(value)?, raw))
     }
 
     /// Parses a callout that is already JSON (as carried in a work item).

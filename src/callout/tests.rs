@@ -200,3 +200,73 @@ fn callback_path_sanity_check() {
         assert_eq!(ids_from_callback_path(&bad), None, "{bad}");
     }
 }
+
+/// Every fixture, and bodies that must leave the one-pass read for the tree path.
+fn read_cases() -> Vec<Vec<u8>> {
+    let mut cases: Vec<Vec<u8>> = [
+        &fixture!("launch-and-wait.json")[..],
+        fixture!("launch-and-continue.json"),
+        fixture!("csdl-casing.json"),
+        fixture!("pascal-case.json"),
+        fixture!("no-manager.json"),
+        fixture!("blank-manager.json"),
+        fixture!("unknown-fields.json"),
+        fixture!("ids-only-in-callback-path.json"),
+        fixture!("untrusted-callback-path.json"),
+    ]
+    .iter()
+    .map(|b| b.to_vec())
+    .collect();
+    let ids = r#""workflow":{"id":"w"},"task":{"id":"t"},"taskProcessingResult":{"id":"r"}"#;
+    for text in [
+        // Keys equal but for case: the first non-null one wins, as on the tree path.
+        format!(r#"{{"Data":null,"data":{{{ids}}}}}"#),
+        format!(r#"{{"data":{{{ids},"Task":{{"id":"other"}}}}}}"#),
+        // Escaped and non-ASCII keys are lower-cased by Unicode rules on the tree path.
+        format!(r#"{{"\u0044ata":{{{ids}}}}}"#),
+        format!(r#"{{"data":{{{ids},"subject":{{"DÏSPLAYNAME":"x","displayName":"y"}}}}}}"#),
+        // Refusals, worded by the tree path.
+        r#"{"data":{"workflow":{"id":5}}}"#.to_owned(),
+        r#"{"data":{"workflow":{"id":"w","workflowVersion":"one"},"task":{"id":"t"},"taskProcessingResult":{"id":"r"}}}"#.to_owned(),
+        r#"{"data":{"subject":"adele@contoso.example"}}"#.to_owned(),
+        r#"{"source":"x"}"#.to_owned(),
+        "[1,2]".to_owned(),
+        "not json".to_owned(),
+        r#"{"data":{}} trailing"#.to_owned(),
+        String::new(),
+    ] {
+        cases.push(text.into_bytes());
+    }
+    cases.push(vec![b'{', 0xff, b'}']);
+    cases
+}
+
+#[test]
+fn the_one_pass_read_decides_exactly_as_the_tree_path() {
+    for body in read_cases() {
+        let read = Callout::read(&body).map(|(callout, _)| callout);
+        assert_eq!(
+            read,
+            Callout::parse(&body),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}
+
+#[test]
+fn the_one_pass_read_keeps_the_text_as_received() {
+    let body = fixture!("launch-and-wait.json");
+    let (_, text) = Callout::read(body).unwrap();
+    // As received, less the whitespace around it.
+    assert_eq!(text.get(), std::str::from_utf8(body).unwrap().trim());
+    // A real callout takes the one pass (no tree), whatever its casing.
+    for body in [
+        &fixture!("launch-and-wait.json")[..],
+        fixture!("pascal-case.json"),
+        fixture!("csdl-casing.json"),
+    ] {
+        let text = std::str::from_utf8(body).unwrap();
+        assert!(wire::parse_text(text).is_some(), "{text}");
+    }
+}

@@ -1,6 +1,9 @@
 //! The callout as it appears on the wire (keys already lower-cased), and its validation into
 //! [`Callout`](super::Callout).
 
+use std::borrow::Cow;
+
+use serde::de::Visitor;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -124,11 +127,29 @@ struct WireWorkflow {
     version: Option<i64>,
 }
 
-/// A string where `null` and blank mean absent.
+/// A string where `null` and blank mean absent (trimmed, copied once).
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty()))
+    struct Trimmed;
+    impl<'de> Visitor<'de> for Trimmed {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let trimmed = v.trim();
+            Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
+        }
+    }
+    d.deserialize_option(Trimmed)
 }
 
 /// An integer, or a string holding one (docs/protocol.md §2.4 rule 2).
@@ -164,6 +185,79 @@ pub(super) fn parse(value: Value) -> Result<Callout, CalloutError> {
             problem: without_value(&e.into_inner().to_string()),
         }
     })?;
+    validate(body)
+}
+
+/// The one-pass read of a callout text: its keys lower-cased in a copy, then deserialised
+/// straight into the wire structs, with no `Value` tree. `None` whenever that does not simply
+/// succeed — a key with an escape or a non-ASCII letter (lower-cased by Unicode rules in
+/// [`parse`]), two keys equal but for case, a field of the wrong type, not JSON at all — so
+/// the caller takes the tree-building path, which decides and words every refusal exactly as
+/// before. A callout that deserialises is validated by the same rules as on that path.
+pub(super) fn parse_text(text: &str) -> Option<Result<Callout, CalloutError>> {
+    // The wire structs would also take an array (field by field); only an object is a callout.
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let lowered = with_lowercase_keys(text)?;
+    let body: WireBody = serde_json::from_str(&lowered).ok()?;
+    Some(validate(body))
+}
+
+/// A copy of `text` whose object keys are ASCII-lower-cased, or `None` when a key holds an
+/// escape or a non-ASCII character. Not a validator: a text that is not JSON comes out as
+/// some other text that is not JSON either (only letters inside quotes change).
+fn with_lowercase_keys(text: &str) -> Option<Cow<'_, str>> {
+    let bytes = text.as_bytes();
+    let mut keys: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] != b'"' {
+            at += 1;
+            continue;
+        }
+        let start = at + 1;
+        let (mut plain, mut upper) = (true, false);
+        at = start;
+        while at < bytes.len() && bytes[at] != b'"' {
+            match bytes[at] {
+                b'\\' => {
+                    plain = false;
+                    at += 1; // the escaped byte cannot end the string
+                }
+                b'A'..=b'Z' => upper = true,
+                0x80.. => plain = false,
+                _ => {}
+            }
+            at += 1;
+        }
+        let end = at.min(bytes.len());
+        at += 1;
+        let next = bytes[at.min(bytes.len())..]
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'));
+        if next == Some(&b':') {
+            if !plain {
+                return None;
+            }
+            if upper {
+                keys.push(start..end);
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Some(Cow::Borrowed(text));
+    }
+    let mut lowered = text.to_owned();
+    for key in keys {
+        // Key ranges lie between two `"` bytes, so they are character boundaries.
+        lowered.get_mut(key)?.make_ascii_lowercase();
+    }
+    Some(Cow::Owned(lowered))
+}
+
+/// Turns the deserialised wire structs into a [`Callout`], applying the protocol's rules.
+fn validate(body: WireBody) -> Result<Callout, CalloutError> {
     let data = body.data.ok_or_else(|| {
         CalloutError::field("data", "missing: the callout data object is required")
     })?;
@@ -271,5 +365,31 @@ fn without_value(message: &str) -> String {
             format!("wrong type ({kind}), {}", &message[at + 2..])
         }
         _ => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_keys_are_lower_cased() {
+        let text = r#"{"Key" : "Value", "a": {"B": [1, "C:D"]}, "s": "X\"Y:", "E": "F"}"#;
+        assert_eq!(
+            with_lowercase_keys(text).as_deref(),
+            Some(r#"{"key" : "Value", "a": {"b": [1, "C:D"]}, "s": "X\"Y:", "e": "F"}"#)
+        );
+        assert!(matches!(
+            with_lowercase_keys(r#"{"a":"B"}"#),
+            Some(Cow::Borrowed(_))
+        ));
+    }
+
+    #[test]
+    fn a_key_with_an_escape_or_a_non_ascii_letter_is_left_to_the_tree_path() {
+        assert_eq!(with_lowercase_keys(r#"{"\u0041":1}"#), None);
+        assert_eq!(with_lowercase_keys(r#"{"Ä":1}"#), None);
+        // In values they are fine.
+        assert!(with_lowercase_keys(r#"{"a":"\u0041 Ä"}"#).is_some());
     }
 }

@@ -7,6 +7,8 @@
 //! result in one place per function.
 
 mod envelope;
+mod envelope_http;
+mod envelope_reply;
 mod host_json;
 
 use std::future::Future;
@@ -31,6 +33,8 @@ pub use envelope::{
     EnvelopeError, HttpTriggerData, InvocationRequest, InvocationResponse, decode_value,
     envelope_limit,
 };
+pub use envelope_http::HttpTrigger;
+pub use envelope_reply::CalloutResponse;
 pub use host_json::{DEFAULT_MAX_DEQUEUE_COUNT, HostJson, HostJsonError};
 
 /// The HTTP-triggered function (folder `function/callout`).
@@ -163,25 +167,21 @@ async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
             );
         }
     };
-    let envelope = match InvocationRequest::parse(&body) {
-        Ok(envelope) => envelope,
+    let request = match HttpTrigger::parse(&body, HTTP_TRIGGER_BINDING) {
+        Ok(request) => request,
         Err(e) => return bad_envelope(&invocation_id, e),
     };
-    let request = match envelope.data(HTTP_TRIGGER_BINDING) {
-        Ok(req) => HttpTriggerData::new(req),
-        Err(e) => return bad_envelope(&invocation_id, e),
-    };
-    let authorization = request.as_ref().and_then(|r| r.header("authorization"));
-    let callout_body = request.map(|r| r.body()).unwrap_or_default();
     let accepted = state
         .pipeline
         .accept(
-            authorization.as_deref(),
-            &callout_body,
+            request.authorization(),
+            request.body(),
             OffsetDateTime::now_utc(),
         )
         .await;
-    let response = match accepted {
+    // The envelope itself succeeds even when the callout is refused: the host requires a 2xx
+    // to deliver `res` (docs/protocol.md §8.6).
+    match accepted {
         Ok(Accepted::New { item, callout }) => {
             info!(
                 invocation_id,
@@ -194,12 +194,15 @@ async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
                 upn = callout.subject.user_principal_name.as_deref().unwrap_or(""),
                 "callout subject"
             );
-            with_reply(InvocationResponse::default(), &CalloutReply::accepted())
-                .output(QUEUE_OUTPUT_BINDING, item.into_value())
-                .log(format!(
-                    "lcw-handler accepted taskProcessingResult {}",
-                    callout.task_processing_result.id
-                ))
+            let log = format!(
+                "lcw-handler accepted taskProcessingResult {}",
+                callout.task_processing_result.id
+            );
+            callout_response(CalloutResponse {
+                reply: &CalloutReply::accepted(),
+                work_item: Some(&item),
+                log: &log,
+            })
         }
         Ok(Accepted::Duplicate { callout }) => {
             info!(
@@ -207,10 +210,15 @@ async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
                 task_processing_result_id = %callout.task_processing_result.id,
                 "callout repeated by the caller; acknowledged, not enqueued again"
             );
-            with_reply(InvocationResponse::default(), &CalloutReply::accepted()).log(format!(
+            let log = format!(
                 "lcw-handler acknowledged a repeat of taskProcessingResult {}",
                 callout.task_processing_result.id
-            ))
+            );
+            callout_response(CalloutResponse {
+                reply: &CalloutReply::accepted(),
+                work_item: None,
+                log: &log,
+            })
         }
         Err(refused) => {
             match &refused {
@@ -222,38 +230,30 @@ async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: 
                 }
                 _ => {}
             }
-            return refusal_reply(&refused);
+            refusal_reply(&refused)
         }
-    };
-    // The envelope itself succeeded even when the callout was refused: the host requires a 2xx
-    // to deliver `res` (docs/protocol.md §8.6).
-    reply(StatusCode::OK, response.into_json())
+    }
+}
+
+/// The `callout` function's envelope reply (always `200`: the callout's own status is in `res`).
+fn callout_response(response: CalloutResponse<'_>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        response.to_json(),
+    )
+        .into_response()
 }
 
 /// A refused callout: the refusal in `res`, inside a successful envelope reply.
 fn refusal_reply(refused: &Refused) -> Response {
-    let callout_reply = CalloutReply::refused(refused);
-    let line = format!(
-        "lcw-handler refused a callout with {}",
-        callout_reply.status
-    );
-    let response = with_reply(InvocationResponse::default(), &callout_reply).log(line);
-    reply(StatusCode::OK, response.into_json())
-}
-
-/// Puts the public reply into the `res` output.
-fn with_reply(response: InvocationResponse, reply: &CalloutReply) -> InvocationResponse {
-    let headers: Vec<(&str, &str)> = reply
-        .headers
-        .iter()
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
-    response.http_output(
-        HTTP_OUTPUT_BINDING,
-        reply.status,
-        &headers,
-        reply.body.clone(),
-    )
+    let reply = CalloutReply::refused(refused);
+    let log = format!("lcw-handler refused a callout with {}", reply.status);
+    callout_response(CalloutResponse {
+        reply: &reply,
+        work_item: None,
+        log: &log,
+    })
 }
 
 async fn process(State(state): State<Arc<HostState>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -5,13 +5,14 @@
 //! carries the callout, and a message the queue would refuse must be refused here, with an
 //! answer LCW sees, rather than fail at the host after a `202` (docs/protocol.md §8.10).
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::callout::{Callout, CalloutError};
 use crate::config::Config;
 use crate::settings::LCW_MAX_CALLOUT_BYTES;
-use crate::work_item::{QUEUE_MESSAGE_LIMIT, WORK_ITEM_BUDGET, WORK_ITEM_VERSION, WorkItem};
+use crate::work_item::{
+    CalloutJson, QUEUE_MESSAGE_LIMIT, WORK_ITEM_BUDGET, WORK_ITEM_VERSION, WorkItem,
+};
 
 /// Why a callout body makes no work item.
 #[derive(Debug, thiserror::Error)]
@@ -79,9 +80,7 @@ pub fn accept(
         }
         .into());
     }
-    let raw: Value =
-        serde_json::from_slice(body).map_err(|e| CalloutError::NotJson(e.to_string()))?;
-    let callout = Callout::from_value(raw.clone())?;
+    let (callout, text) = Callout::read(body)?;
     let budget = config
         .callback_timeout
         .saturating_sub(config.deadline_margin);
@@ -93,7 +92,7 @@ pub fn accept(
         deadline: now
             .checked_add(time::Duration::try_from(budget).unwrap_or(time::Duration::MAX))
             .unwrap_or(OffsetDateTime::now_utc() + time::Duration::days(365)),
-        callout: raw,
+        callout: CalloutJson::from_raw(text),
     };
     let size = item.queued_size();
     if size > WORK_ITEM_BUDGET {
@@ -109,6 +108,7 @@ pub fn accept(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     use time::macros::datetime;
 
     const FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/callouts/launch-and-wait.json");
@@ -125,7 +125,7 @@ mod tests {
             callout.task_processing_result.id
         );
         assert_eq!(
-            item.callout["data"]["subject"]["displayName"],
+            item.callout.value()["data"]["subject"]["displayName"],
             "Adele Vance"
         );
     }

@@ -8,12 +8,13 @@ use tokio::time::Instant;
 
 use crate::callout::{Callout, Subject, TaskProcessingResult, Workflow, WorkflowTask};
 use crate::graph::GraphClient;
+use crate::work_item::CalloutJson;
 
 /// The task's view of one callout and attempt. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct TaskContext {
     pub(crate) callout: Arc<Callout>,
-    pub(crate) raw_callout: Arc<Value>,
+    pub(crate) raw_callout: Arc<CalloutJson>,
     pub(crate) attempt: u32,
     pub(crate) max_attempts: u32,
     pub(crate) deadline: OffsetDateTime,
@@ -37,7 +38,7 @@ impl TaskContext {
         );
         TaskContext {
             callout: Arc::new(callout),
-            raw_callout: Arc::new(raw),
+            raw_callout: Arc::new(CalloutJson::from_value(raw)),
             attempt: 1,
             max_attempts: 1,
             deadline: OffsetDateTime::now_utc() + time::Duration::minutes(30),
@@ -67,7 +68,7 @@ impl TaskContext {
 
     /// The callout body as received, including fields this version does not model.
     pub fn raw_callout(&self) -> &Value {
-        &self.raw_callout
+        self.raw_callout.value()
     }
 
     /// The user the workflow runs for.

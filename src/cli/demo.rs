@@ -55,16 +55,21 @@ pub struct DemoArgs {
     #[arg(long)]
     pub show_logs: bool,
     /// Run the host's queues on real Storage queues in Azurite (from tools/node_modules,
-    /// installed by `.ci/install-tools`) instead of in memory.
+    /// installed by `.ci/install-tools`) instead of in memory, and keep the task ledger in
+    /// Azurite's blob service (`LCW_LEDGER=blob`), as in Azure.
     #[arg(long)]
     pub azurite: bool,
     /// Chaos run: kill the handler mid-task, deliver duplicate callouts and queue
     /// redeliveries, fail Graph and the managed identity for a while; then prove from Graph's
     /// records and the ledger that every task was resumed exactly once and its logic ran once.
-    #[arg(long, conflicts_with_all = ["azurite", "throttle"])]
+    #[arg(long, conflicts_with_all = ["azurite", "throttle", "entitlement"])]
     pub chaos: bool,
     #[command(flatten)]
     pub chaos_options: super::chaos::ChaosArgs,
+    /// Play Entitlement Management instead: the connection test, then each user's
+    /// access-package request through created → approval stage → granted.
+    #[arg(long)]
+    pub entitlement: bool,
 }
 
 /// One user's journey.
@@ -96,10 +101,17 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
     for unknown in unknown_settings_in_env() {
         eprintln!("warning: {unknown}");
     }
-    println!(
-        "lcw-handler demo: a joiner workflow for {} users, on this machine\n",
-        args.users
-    );
+    if args.entitlement {
+        println!(
+            "lcw-handler demo --entitlement: {} access-package requests, on this machine\n",
+            args.users
+        );
+    } else {
+        println!(
+            "lcw-handler demo: a joiner workflow for {} users, on this machine\n",
+            args.users
+        );
+    }
 
     let tenant = TenantEmulator::start(TenantOptions {
         graph_latency: Duration::from_millis(args.graph_latency_ms),
@@ -123,21 +135,31 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
         ),
         false => None,
     };
+    let mut env = handler_env(&tenant, &log_filter);
     if let Some(azurite) = &azurite {
         println!(
-            "  Azure Storage     Azurite (pid {}), queues at {}",
+            "  Azure Storage     Azurite (pid {}), queues at {}, ledger in container lcw-ledger",
             azurite.pid(),
             azurite.queue_endpoint()
         );
+        env.extend(blob_ledger_env(azurite));
     }
     let queues = azurite
         .as_ref()
         .map_or(QueueBackend::InMemory, QueueBackend::azurite);
+    let decisions = match args.entitlement {
+        true => Some(super::demo_entitlement::DecisionService::start().await?),
+        false => None,
+    };
+    env.extend(decisions.iter().flat_map(|d| d.handler_env()));
     let app_root = AppRoot::write("demo", AppLayout::Full)?;
-    // The ledger goes with the app root; the report's reasons and stories come from it.
-    let ledger = run_ledger::in_app_root(app_root.path());
-    let mut env = handler_env(&tenant, &log_filter);
-    env.push(run_ledger::setting(&ledger));
+    // Without Azurite the ledger is a SQLite file that goes with the app root; the report's
+    // reasons and stories come from it.
+    let ledger = match azurite {
+        Some(_) => None,
+        None => Some(run_ledger::in_app_root(app_root.path())),
+    };
+    env.extend(ledger.iter().map(|file| run_ledger::setting(file)));
     // A start that hangs (readiness waits up to 30 s) still yields to a signal; the child it
     // spawned is killed when the start is dropped.
     let host = interrupts
@@ -154,15 +176,43 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
         "  caller auth       PoP signed requests, verified against the tenant's signing keys\n"
     );
 
-    let outcome = interrupts
-        .guard(workflow(&args, &tenant, &host, &ledger))
-        .await;
+    let outcome = if args.entitlement {
+        interrupts
+            .guard(super::demo_entitlement::play(args.users, &tenant, &host))
+            .await
+    } else {
+        interrupts
+            .guard(workflow(&args, &tenant, &host, ledger.as_deref()))
+            .await
+    };
+    if args.show_logs && args.entitlement {
+        for line in host.handler_stdout() {
+            println!("  {line}");
+        }
+    }
     // Interrupted or not: the handler is killed and waited for, then the app root goes.
     host.stop().await;
     tenant.shutdown().await;
     drop(azurite);
     drop(app_root);
+    drop(decisions);
     outcome?
+}
+
+/// The Blob ledger in Azurite, reached with its SAS (no managed identity signs in on http).
+fn blob_ledger_env(azurite: &Azurite) -> [(String, String); 3] {
+    use crate::settings::{LCW_LEDGER, LCW_LEDGER_BLOB_SAS, LCW_LEDGER_BLOB_SERVICE_URL};
+    [
+        (LCW_LEDGER.to_owned(), "blob".to_owned()),
+        (
+            LCW_LEDGER_BLOB_SERVICE_URL.to_owned(),
+            azurite.blob_endpoint().to_owned(),
+        ),
+        (
+            LCW_LEDGER_BLOB_SAS.to_owned(),
+            azurite.account_sas().to_owned(),
+        ),
+    ]
 }
 
 /// The joiner workflow on the running emulators, through to the report.
@@ -170,7 +220,7 @@ async fn workflow(
     args: &DemoArgs,
     tenant: &TenantEmulator,
     host: &FunctionsHost,
-    ledger: &std::path::Path,
+    ledger: Option<&std::path::Path>,
 ) -> Result<bool, RunError> {
     let callouts = tenant
         .lcw()
@@ -216,7 +266,11 @@ async fn workflow(
         .queue_messages(&format!("{}-poison", crate::host::TASK_QUEUE))
         .len();
     let handler_log = host.handler_stdout();
-    let records = run_ledger::records(ledger).await?;
+    let records = match ledger {
+        Some(file) => run_ledger::records(file).await?,
+        // On Azurite the ledger is in blob storage: `history --ledger blob` reads it.
+        None => Vec::new(),
+    };
     let reasons = failure_reasons(&records);
     let all_resumed = report(
         &rows,

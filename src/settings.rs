@@ -45,6 +45,16 @@ pub const LCW_RETRY_DELAY_SECONDS: &str = "LCW_RETRY_DELAY_SECONDS";
 pub const LCW_LEDGER: &str = "LCW_LEDGER";
 /// Days a ledger record is kept after its last change (default 30).
 pub const LCW_LEDGER_RETENTION_DAYS: &str = "LCW_LEDGER_RETENTION_DAYS";
+/// Blob ledger: the container of the task records (default `lcw-ledger`).
+pub const LCW_LEDGER_BLOB_CONTAINER: &str = "LCW_LEDGER_BLOB_CONTAINER";
+/// Blob ledger: the blob service URL, overriding the Functions storage connection (e.g. Azurite).
+pub const LCW_LEDGER_BLOB_SERVICE_URL: &str = "LCW_LEDGER_BLOB_SERVICE_URL";
+/// Blob ledger: a SAS used instead of the managed identity (Azurite, local runs). A secret.
+pub const LCW_LEDGER_BLOB_SAS: &str = "LCW_LEDGER_BLOB_SAS";
+/// Functions identity-based host storage: the blob service URI.
+pub const AZURE_WEBJOBS_STORAGE_BLOB_SERVICE_URI: &str = "AzureWebJobsStorage__blobServiceUri";
+/// Functions identity-based host storage: the account name (`https://{name}.blob.core.windows.net`).
+pub const AZURE_WEBJOBS_STORAGE_ACCOUNT_NAME: &str = "AzureWebJobsStorage__accountName";
 /// Which callers are accepted: `pop`, `bearer`, `pop,bearer`, or `none` (explicitly unsafe).
 pub const LCW_AUTH: &str = "LCW_AUTH";
 /// The Entra tenant (directory) id whose tokens are accepted.
@@ -91,6 +101,9 @@ pub const KNOWN: &[&str] = &[
     LCW_RETRY_DELAY_SECONDS,
     LCW_LEDGER,
     LCW_LEDGER_RETENTION_DAYS,
+    LCW_LEDGER_BLOB_CONTAINER,
+    LCW_LEDGER_BLOB_SERVICE_URL,
+    LCW_LEDGER_BLOB_SAS,
     LCW_AUTH,
     LCW_TENANT_ID,
     LCW_AUTHORITY_URL,

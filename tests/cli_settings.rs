@@ -204,3 +204,61 @@ async fn a_bad_ledger_setting_stops_check_and_names_the_setting() {
         "{said}"
     );
 }
+
+#[tokio::test]
+async fn a_blob_ledger_needs_a_storage_account_and_never_shows_its_sas() {
+    let output = check(&stock(), &[("LCW_LEDGER", "blob")]).await;
+    let said = text(&output);
+    assert!(!output.status.success(), "no account, no ledger: {said}");
+    assert!(said.contains("AzureWebJobsStorage__accountName"), "{said}");
+
+    let output = check(
+        &stock(),
+        &[
+            ("LCW_LEDGER", "blob"),
+            (
+                "LCW_LEDGER_BLOB_SERVICE_URL",
+                "http://127.0.0.1:10000/devstoreaccount1",
+            ),
+            (
+                "LCW_LEDGER_BLOB_SAS",
+                "sv=2021-08-06&sig=TOPSECRETSIGNATURE",
+            ),
+        ],
+    )
+    .await;
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "http://127.0.0.1:10000/devstoreaccount1/ (from LCW_LEDGER_BLOB_SERVICE_URL)"
+        ),
+        "{said}"
+    );
+    assert!(
+        !said.contains("TOPSECRETSIGNATURE"),
+        "the SAS leaked: {said}"
+    );
+
+    let output = check(
+        &stock(),
+        &[
+            ("LCW_LEDGER", "blob"),
+            ("AzureWebJobsStorage__accountName", "lcwapp42"),
+        ],
+    )
+    .await;
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "https://lcwapp42.blob.core.windows.net/ (from AzureWebJobsStorage__accountName)"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("LCW_LEDGER_BLOB_CONTAINER ") && l.ends_with("lcw-ledger")),
+        "{said}"
+    );
+}

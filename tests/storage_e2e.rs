@@ -114,3 +114,87 @@ async fn a_task_failing_every_delivery_ends_in_azurites_poison_queue() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn with_the_blob_ledger_a_duplicate_callout_is_resumed_once_and_recorded_in_azurite() {
+    test_body(
+        "with_the_blob_ledger_a_duplicate_callout_is_resumed_once_and_recorded_in_azurite",
+        async {
+            let azurite = azurite::start().await;
+            let harness = harness_on(
+                &azurite,
+                &[
+                    ("LCW_LEDGER", "blob"),
+                    ("LCW_LEDGER_BLOB_SERVICE_URL", azurite.blob_endpoint()),
+                    ("LCW_LEDGER_BLOB_SAS", azurite.account_sas()),
+                ],
+            )
+            .await;
+            let callout = harness.joiners(1).remove(0);
+            // Lifecycle Workflows retrying: the same task, signed again with a fresh nonce.
+            let again = harness.lcw().callout(callout.spec.clone());
+            assert_eq!(harness.send(&callout).await.status, 202);
+            assert_eq!(harness.send(&again).await.status, 202);
+            harness.settle().await;
+            let id = &callout.task_processing_result_id;
+            let resumes = assert_resumed_once(&harness, id, "completed");
+            assert_eq!(
+                resumes.len(),
+                1,
+                "the duplicate resumed nothing: {resumes:#?}"
+            );
+            let deliveries = harness.deliveries_for(id);
+            // A copy that finds the other's live lease hands itself back and comes again.
+            assert!(
+                deliveries.len() >= 2,
+                "both copies were delivered: {deliveries:#?}"
+            );
+            let logs: Vec<&String> = deliveries.iter().flat_map(|d| &d.logs).collect();
+            assert_eq!(
+                logs.iter()
+                    .filter(|l| l.contains("resumed completed"))
+                    .count(),
+                1,
+                "one delivery resumed, the others found the ledger's record: {logs:#?}"
+            );
+
+            let blobs = azurite::list_blobs(&azurite, "lcw-ledger").await;
+            assert_eq!(blobs, [format!("lcw/{id}.json")], "one record per task");
+            let record = azurite::blob_json(&azurite, "lcw-ledger", &blobs[0]).await;
+            assert_eq!(record["stage"], "resumed", "{record:#}");
+            assert_eq!(record["key"]["id"], id.as_str());
+            // `history` reads the same Blob ledger, with the same settings.
+            let history = common::process::run(
+                &stock_binary(),
+                &["history", "--ledger", "blob", "--json"],
+                &[
+                    ("LCW_LEDGER_BLOB_SERVICE_URL", azurite.blob_endpoint()),
+                    ("LCW_LEDGER_BLOB_SAS", azurite.account_sas()),
+                ],
+            )
+            .await;
+            let said = String::from_utf8_lossy(&history.stdout);
+            let stderr = String::from_utf8_lossy(&history.stderr);
+            assert!(history.status.success(), "{said}{stderr}");
+            let tasks: Vec<serde_json::Value> = serde_json::from_str(&said).expect("a JSON array");
+            assert_eq!(tasks.len(), 1, "{said}");
+            assert_eq!(tasks[0]["taskProcessingResultId"], id.as_str());
+            assert_eq!(tasks[0]["stage"], "resumed");
+            assert!(
+                !said.contains(azurite.account_sas()) && !stderr.contains(azurite.account_sas()),
+                "history never shows the SAS"
+            );
+            assert!(
+                !harness
+                    .host
+                    .handler_stdout()
+                    .iter()
+                    .chain(harness.host.handler_stderr().iter())
+                    .any(|l| l.contains(azurite.account_sas())),
+                "the SAS never reaches the log"
+            );
+            harness.stop().await;
+        },
+    )
+    .await;
+}

@@ -124,13 +124,16 @@ var handlerSettings = [
     name: 'LCW_AUTH_DIAGNOSTICS'
     value: authDiagnostics ? '1' : '0'
   }
+  // The ledger: one blob per task in this container of the host storage account, which the
+  // handler finds from AzureWebJobsStorage__blobServiceUri and reaches with AZURE_CLIENT_ID
+  // (Storage Blob Data Owner on the account, roles.bicep).
   {
     name: 'LCW_LEDGER'
     value: 'blob'
   }
   {
-    name: 'LCW_LEDGER_URL'
-    value: '${blobEndpoint}${ledgerContainerName}'
+    name: 'LCW_LEDGER_BLOB_CONTAINER'
+    value: ledgerContainerName
   }
 ]
 

@@ -2,9 +2,10 @@
 //! else the file standalone mode keeps by default. Reading never takes the owner lock, so it
 //! works while a handler serves the same ledger.
 
+use crate::config::IdentitySettings;
 use crate::ledger::setting::{LedgerSettings, parse};
 use crate::ledger::{Ledger, LedgerBackend, open};
-use crate::settings::LCW_LEDGER;
+use crate::settings::{AZURE_CLIENT_ID, IDENTITY_ENDPOINT, IDENTITY_HEADER, LCW_LEDGER};
 
 /// The `--ledger` flag.
 #[derive(Debug, clap::Args)]
@@ -38,7 +39,13 @@ impl LedgerArg {
                 path.display()
             ));
         }
-        match open(&backend, settings.retention, false) {
+        // `blob` reads with the managed identity where one exists, or LCW_LEDGER_BLOB_SAS.
+        let identity = IdentitySettings {
+            endpoint: get(IDENTITY_ENDPOINT),
+            header_present: get(IDENTITY_HEADER).is_some(),
+            client_id: get(AZURE_CLIENT_ID),
+        };
+        match open(&backend, &settings, &identity, false) {
             Ok(Some(ledger)) => Ok(ledger),
             Ok(None) => Err(format!(
                 "{LCW_LEDGER}=off: no ledger is kept; name one with --ledger sqlite:<file>"

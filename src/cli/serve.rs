@@ -38,8 +38,8 @@ fn pipeline(
         Mode::Host => config.ledger.for_host(),
         Mode::Standalone => config.ledger.for_standalone(),
     };
-    let ledger =
-        ledger::open(&backend, config.ledger.retention, true).map_err(|e| e.to_string())?;
+    let ledger = ledger::open(&backend, &config.ledger, &config.identity, true)
+        .map_err(|e| e.to_string())?;
     let tokens = managed_identity_source(&config.identity).map_err(|e| e.to_string())?;
     let graph = GraphClient::with_tokens(&config.graph, tokens);
     let task = match (task, &config.builtin_task) {

@@ -476,6 +476,31 @@ impl fmt::Display for Config {
             "{LCW_LEDGER_RETENTION_DAYS:<30} {}",
             self.ledger.retention_days()
         )?;
+        if self.ledger.for_host() == crate::ledger::LedgerBackend::Blob
+            || self.ledger.for_standalone() == crate::ledger::LedgerBackend::Blob
+        {
+            let blob = &self.ledger.blob;
+            match &blob.service {
+                Some(service) => writeln!(
+                    f,
+                    "{:<30} {} (from {})",
+                    "blob service", service.url, service.from
+                )?,
+                None => writeln!(
+                    f,
+                    "{:<30} (none: set AzureWebJobsStorage__accountName)",
+                    "blob service"
+                )?,
+            }
+            writeln!(f, "{LCW_LEDGER_BLOB_CONTAINER:<30} {}", blob.container)?;
+            let auth = match blob.auth {
+                crate::ledger::blob::BlobAuth::ManagedIdentity => {
+                    "(unset: the managed identity signs in)"
+                }
+                crate::ledger::blob::BlobAuth::Sas(_) => "(set, hidden)",
+            };
+            writeln!(f, "{LCW_LEDGER_BLOB_SAS:<30} {auth}")?;
+        }
         writeln!(f, "{LCW_LOG:<30} {}", self.log_filter)?;
         match &self.auth {
             AuthMode::Disabled => write!(

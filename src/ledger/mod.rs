@@ -12,6 +12,7 @@
 //! - [`rules`]: what a worker may do given a record, and how each step changes it;
 //! - [`Ledger`] (in `steps`): the rules applied through a store;
 //! - [`sqlite`]: the embedded backend (standalone mode, the demo, tests);
+//! - [`blob`]: Azure Blob Storage, the function app's own account (the backend in Azure);
 //! - `retention`: the purge of records past `LCW_LEDGER_RETENTION_DAYS`;
 //! - [`query`]: the filters and rows of `lcw-handler history`;
 //! - [`setting`]: `LCW_LEDGER`, `LCW_LEDGER_RETENTION_DAYS` and each mode's default.
@@ -20,6 +21,7 @@
 //! the Functions host (docs/ledger.md says why); standalone mode also records each task at
 //! accept, because there the ledger is the queue's durable copy.
 
+pub mod blob;
 mod open;
 pub mod query;
 pub mod record;

@@ -6,13 +6,15 @@
 //!
 //! Unset, the default depends on the mode: standalone (`serve`) keeps a SQLite file in the
 //! user's data folder ([`default_sqlite_path`]), since its queue lives there too; under the
-//! Functions host the ledger is `off` until the Blob backend is built in, because a local file
-//! on one instance of a scaled-out app would see only that instance's deliveries.
+//! Functions host it is `off` unless set (the infra sets `blob`): a local file on one instance of
+//! a scaled-out app would see only that instance's deliveries, and `blob` needs the app's storage
+//! account (`AzureWebJobsStorage__accountName`, see [`super::blob::settings`]).
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::blob::BlobSettings;
 use super::steps::DEFAULT_RETENTION_DAYS;
 use crate::config::ConfigError;
 use crate::settings::{LCW_LEDGER, LCW_LEDGER_RETENTION_DAYS};
@@ -50,6 +52,9 @@ pub struct LedgerSettings {
     pub default_sqlite: PathBuf,
     /// How long a record is kept after its last change.
     pub retention: Duration,
+    /// Where the `blob` backend lives and how it signs in (`LCW_LEDGER_BLOB_*`, the Functions
+    /// storage connection).
+    pub blob: BlobSettings,
 }
 
 impl LedgerSettings {
@@ -75,10 +80,15 @@ impl LedgerSettings {
                 }
             },
         };
+        let blob = BlobSettings::from_lookup(get)?;
+        if configured == Some(LedgerBackend::Blob) {
+            blob.require_service()?;
+        }
         Ok(LedgerSettings {
             configured,
             default_sqlite,
             retention: Duration::from_secs(retention_days * 86_400),
+            blob,
         })
     }
 
@@ -173,8 +183,17 @@ mod tests {
         .unwrap();
         assert_eq!(s.for_host(), LedgerBackend::Sqlite("/tmp/l.sqlite".into()));
         assert_eq!(s.retention, Duration::from_secs(7 * 86_400));
-        let blob = settings(&[("LCW_LEDGER", "blob")]).unwrap();
+        let blob = settings(&[
+            ("LCW_LEDGER", "blob"),
+            ("AzureWebJobsStorage__accountName", "lcwapp"),
+        ])
+        .unwrap();
         assert_eq!(blob.for_standalone(), LedgerBackend::Blob);
+        let no_account = settings(&[("LCW_LEDGER", "blob")]).unwrap_err().to_string();
+        assert!(
+            no_account.contains("AzureWebJobsStorage__accountName"),
+            "{no_account}"
+        );
         let off = settings(&[("LCW_LEDGER", "off")]).unwrap();
         assert_eq!(off.for_standalone(), LedgerBackend::Off);
     }

@@ -112,3 +112,50 @@ fn client() -> reqwest::Client {
         .build()
         .expect("a plain HTTP client builds")
 }
+
+/// The blob names of a container (List Blobs).
+pub async fn list_blobs(azurite: &Azurite, container: &str) -> Vec<String> {
+    let url = format!(
+        "{}/{container}?restype=container&comp=list&{}",
+        azurite.blob_endpoint(),
+        azurite.account_sas()
+    );
+    let response = client()
+        .get(url)
+        .header("x-ms-version", "2021-08-06")
+        .send()
+        .await
+        .expect("Azurite answers");
+    assert!(
+        response.status().is_success(),
+        "List Blobs: {}",
+        response.status()
+    );
+    let xml = response.text().await.expect("a body");
+    xml.split("<Name>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</Name>").next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A blob's content as JSON (Get Blob).
+pub async fn blob_json(azurite: &Azurite, container: &str, name: &str) -> serde_json::Value {
+    let url = format!(
+        "{}/{container}/{name}?{}",
+        azurite.blob_endpoint(),
+        azurite.account_sas()
+    );
+    let response = client()
+        .get(url)
+        .header("x-ms-version", "2021-08-06")
+        .send()
+        .await
+        .expect("Azurite answers");
+    assert!(
+        response.status().is_success(),
+        "Get Blob: {}",
+        response.status()
+    );
+    response.json().await.expect("a JSON record")
+}

@@ -9,15 +9,6 @@ use std::time::{Duration, Instant};
 use crate::bicep::{self, app_settings, deploy_front_door, repo_root};
 use crate::{FRONT_DOORS, bindings, read_json, setting};
 
-/// Contract B: ledger settings the infrastructure sets before the code on this branch reads
-/// them. Once the ledger lands they are constants in src/settings.rs as well.
-const CONTRACT_B_LEDGER_SETTINGS: [&str; 4] = [
-    "LCW_LEDGER",
-    "LCW_LEDGER_URL",
-    "LCW_LEDGER_PATH",
-    "LCW_LEDGER_RETENTION_DAYS",
-];
-
 /// `lcw-handler check` with exactly `settings` as its environment.
 fn check(settings: &[(String, String)]) -> Output {
     bicep::output_within(
@@ -198,6 +189,39 @@ fn check_accepts_the_settings_of_both_front_doors() {
                 _ => "bearer",
             })
         );
+        // The Blob ledger: in the host storage account the Bicep names, in the container it
+        // creates, signed in with the managed identity (no SAS in Azure).
+        let account = deployment.only("Microsoft.Storage/storageAccounts");
+        assert_eq!(shown.get("LCW_LEDGER").map(String::as_str), Some("blob"));
+        let blob_service = format!(
+            "blob service https://{}.blob.core.windows.net/ (from AzureWebJobsStorage__blobServiceUri)",
+            account.name
+        );
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.split_whitespace().collect::<Vec<_>>().join(" ") == blob_service),
+            "{front_door}: check resolves the ledger's blob service from the host storage settings: {stdout}"
+        );
+        let containers: BTreeSet<String> = deployment
+            .of_type("Microsoft.Storage/storageAccounts/blobServices/containers")
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        let ledger_container = shown
+            .get("LCW_LEDGER_BLOB_CONTAINER")
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            containers.contains(&ledger_container),
+            "{front_door}: the ledger container {ledger_container:?} is one the Bicep creates: {containers:?}"
+        );
+        assert!(
+            shown
+                .get("LCW_LEDGER_BLOB_SAS")
+                .is_some_and(|v| v.contains("managed identity")),
+            "{front_door}: no SAS in Azure: {shown:?}"
+        );
     }
 }
 
@@ -258,12 +282,12 @@ fn every_lcw_setting_is_one_the_code_defines() {
             );
             if name.starts_with("LCW_") || name.starts_with("AZURE_") {
                 assert!(
-                    known.contains(name) || CONTRACT_B_LEDGER_SETTINGS.contains(&name.as_str()),
+                    known.contains(name),
                     "{front_door}: {name} is not a setting the handler reads (typo?)"
                 );
             }
         }
-        assert_eq!(setting(&settings, "LCW_LEDGER"), "blob", "contract B");
+        assert_eq!(setting(&settings, "LCW_LEDGER"), "blob", "the Blob ledger");
         for platform_owned in [
             "FUNCTIONS_WORKER_RUNTIME",
             "WEBSITE_RUN_FROM_PACKAGE",

@@ -343,14 +343,16 @@ fn the_function_app_is_flex_consumption_running_the_custom_handler() {
     assert_eq!(account_properties["allowSharedKeyAccess"], false);
     assert_eq!(account_properties["minimumTlsVersion"], "TLS1_2");
     assert_eq!(account_properties["allowBlobPublicAccess"], false);
-    assert!(
-        containers.contains("lcw-ledger"),
-        "contract B: the ledger container"
+    assert!(containers.contains("lcw-ledger"), "the ledger container");
+    assert_eq!(
+        setting(&settings, "LCW_LEDGER_BLOB_CONTAINER"),
+        "lcw-ledger",
+        "the ledger's container"
     );
     assert_eq!(
-        setting(&settings, "LCW_LEDGER_URL"),
-        format!("https://{}.blob.core.windows.net/lcw-ledger", account.name),
-        "contract B: the ledger container's URL"
+        setting(&settings, "AzureWebJobsStorage__blobServiceUri"),
+        format!("https://{}.blob.core.windows.net/", account.name),
+        "the ledger finds its account from the host storage connection"
     );
 
     let no_warm_instance = deploy(&[("alwaysReadyHttpInstances", json!(0))]);

@@ -4,6 +4,7 @@
 //! whole list into tests for one backend. Adding a backend is one line at the bottom of this
 //! file: `conformance!(name, factory);` with a factory `async fn() -> Fresh`.
 
+mod blob_backend;
 mod sqlite_backend;
 mod suite;
 
@@ -40,3 +41,4 @@ macro_rules! conformance {
 }
 
 conformance!(sqlite, crate::sqlite_backend::fresh);
+conformance!(blob, crate::blob_backend::fresh);

@@ -26,7 +26,35 @@ fn messages(stdout: &str) -> Vec<String> {
         .collect()
 }
 
-async fn the_last_lines_are_written_when(args: &[&str], env: &[(&str, &str)], started: &str) {
+/// Waits until the server at `address` answers `GET /`: by then it is serving, and its signal
+/// handler is installed (a SIGTERM before that would end the process the default way).
+async fn wait_until_serving(address: &str) {
+    let client = reqwest::Client::new();
+    let answered = tokio::time::timeout(BOUND, async {
+        loop {
+            if let Ok(response) = client.get(format!("http://{address}/")).send().await
+                && response.status().is_success()
+            {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(
+        answered.is_ok(),
+        "{address} did not answer within {BOUND:?}"
+    );
+}
+
+/// Starts the binary, waits for the line containing `started` and for `GET /` to answer at the
+/// address `address_of` finds in that line, stops it with SIGTERM and checks the last lines.
+async fn the_last_lines_are_written_when(
+    args: &[&str],
+    env: &[(&str, &str)],
+    started: &str,
+    address_of: impl Fn(&serde_json::Value) -> String,
+) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lcw-handler"))
         .args(args)
         .env("LCW_AUTH", "none")
@@ -39,6 +67,9 @@ async fn the_last_lines_are_written_when(args: &[&str], env: &[(&str, &str)], st
         .expect("the binary starts");
     let mut stdout = child.stdout.take().expect("piped");
     let first = read_line_with(&mut stdout, started).await;
+    let line: serde_json::Value = serde_json::from_str(first.trim_start_matches(|c| c != '{'))
+        .expect("the start line is JSON");
+    wait_until_serving(&address_of(&line)).await;
     send_signal(&child, libc::SIGTERM);
     let rest = tokio::time::timeout(BOUND, async {
         let mut rest = String::new();
@@ -72,6 +103,12 @@ async fn standalone_writes_its_last_lines_on_sigterm() {
             &["serve", "--listen", "127.0.0.1:0"],
             &[],
             "serving standalone",
+            |line| {
+                line["fields"]["listen"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            },
         )
         .await;
     })
@@ -94,6 +131,7 @@ async fn host_mode_writes_its_last_lines_on_sigterm() {
                 ("FUNCTIONS_APP_ROOT_PATH", app_root),
             ],
             "serving the Functions host",
+            |_| format!("127.0.0.1:{port}"),
         )
         .await;
     })

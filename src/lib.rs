@@ -9,6 +9,8 @@
 //! # Layout
 //!
 //! - [`callout`]: the LCW callout's wire format, parsed tolerantly.
+//! - [`entitlement`]: Entitlement Management custom extensions: the callout in both shapes,
+//!   stages, decisions and the resume body.
 //! - [`work_item`]: what travels through the queue from accept to process.
 //! - [`task`]: the user API, and the built-in tasks.
 //! - [`pipeline`]: accept (callout → work item) and process (task → resume), with deadlines
@@ -40,6 +42,7 @@ pub mod config;
 pub mod credential;
 #[cfg(feature = "deploy")]
 pub mod deploy;
+pub mod entitlement;
 pub mod graph;
 pub mod host;
 pub mod http_client;
@@ -57,4 +60,4 @@ pub mod task;
 pub mod token_source;
 pub mod work_item;
 
-pub use cli::run;
+pub use cli::{run, run_with_entitlement};

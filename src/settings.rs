@@ -69,6 +69,12 @@ pub const LCW_POP_PATH: &str = "LCW_POP_PATH";
 pub const LCW_AUDIENCE: &str = "LCW_AUDIENCE";
 /// Accepted caller application ids (comma-separated).
 pub const LCW_CALLER_APP_IDS: &str = "LCW_CALLER_APP_IDS";
+/// Accepted callers of the `entitlement` function (comma-separated application ids); default
+/// Entitlement Management's own application.
+pub const LCW_ENTITLEMENT_CALLER_APP_IDS: &str = "LCW_ENTITLEMENT_CALLER_APP_IDS";
+/// The ARM path the PoP `p` claim of Entitlement Management callouts must name; default
+/// `LCW_POP_PATH`.
+pub const LCW_ENTITLEMENT_POP_PATH: &str = "LCW_ENTITLEMENT_POP_PATH";
 /// `1` logs the setup-relevant claims of rejected tokens (never the token itself).
 pub const LCW_AUTH_DIAGNOSTICS: &str = "LCW_AUTH_DIAGNOSTICS";
 /// Log filter, in `tracing` env-filter syntax (default `info`).
@@ -111,6 +117,8 @@ pub const KNOWN: &[&str] = &[
     LCW_POP_PATH,
     LCW_AUDIENCE,
     LCW_CALLER_APP_IDS,
+    LCW_ENTITLEMENT_CALLER_APP_IDS,
+    LCW_ENTITLEMENT_POP_PATH,
     LCW_AUTH_DIAGNOSTICS,
     LCW_LOG,
     IDENTITY_ENDPOINT,

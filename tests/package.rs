@@ -98,6 +98,7 @@ async fn the_zip_holds_exactly_host_json_the_functions_and_the_executable() {
         [
             "host.json",
             "callout/function.json",
+            "entitlement/function.json",
             "process/function.json",
             "lcw-handler"
         ],
@@ -125,7 +126,7 @@ async fn the_zip_holds_exactly_host_json_the_functions_and_the_executable() {
         packaged.entry("host.json").bytes,
         std::fs::read(repo.join("host.json")).unwrap()
     );
-    for function in ["callout", "process"] {
+    for function in ["callout", "entitlement", "process"] {
         let name = format!("{function}/function.json");
         let entry = packaged.entry(&name);
         assert_eq!(
@@ -190,7 +191,11 @@ async fn the_stage_is_the_zip_unpacked() {
         .map(|e| (e.name.clone(), e.mode.unwrap_or(0) & 0o777, e.bytes.clone()))
         .collect();
     zipped.sort();
-    assert_eq!(staged.len(), 4);
+    assert_eq!(
+        staged.len(),
+        5,
+        "host.json, three function.json files, the executable"
+    );
     assert!(
         staged == zipped,
         "the stage holds the zip's files, bytes and modes"

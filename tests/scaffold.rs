@@ -86,6 +86,7 @@ async fn new_writes_the_crate_with_byte_identical_copies_of_the_repository_files
     for file in [
         "host.json",
         "function/callout/function.json",
+        "function/entitlement/function.json",
         "function/process/function.json",
     ] {
         assert!(on_disk.iter().any(|(p, _)| p == file), "{file} is copied");
@@ -246,11 +247,12 @@ async fn a_scaffolded_crate_builds_offline_packages_and_runs_its_own_task() {
         [
             "host.json",
             "callout/function.json",
+            "entitlement/function.json",
             "process/function.json",
             "lcw-handler"
         ]
     );
-    let binary = &entries[3];
+    let binary = &entries[4];
     assert_eq!(binary.mode.map(|m| m & 0o777), Some(0o755));
     let needs = read_needs(&binary.bytes).expect("an ELF executable");
     assert!(needs.glibc.is_some_and(|v| v <= GLIBC_FLOOR), "{needs:?}");

@@ -71,6 +71,14 @@ impl Authenticator {
         }
     }
 
+    /// An authenticator for another caller of the same tenant (the `entitlement` function's
+    /// Entitlement Management app): it shares this one's signing keys, so the tenant's keys are
+    /// fetched once, but checks `settings` and remembers verified tokens separately, so a token
+    /// accepted for one caller is never taken as proven for the other.
+    pub fn for_caller(&self, settings: AuthSettings) -> Authenticator {
+        Authenticator::new(settings, self.keys.clone())
+    }
+
     /// Starts fetching the tenant's keys in the background and returns at once.
     pub fn start(settings: AuthSettings) -> Authenticator {
         let keys = KeyCache::start(&settings.authority_url, &settings.tenant_id);

@@ -40,6 +40,16 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, TaskSource, unknown_settings_in_env};
 use crate::settings::{FUNCTIONS_CUSTOMHANDLER_PORT, FUNCTIONS_HTTPWORKER_PORT};
 use crate::task::Task;
+use crate::task::entitlement::EntitlementTask;
+
+/// The logic a binary brings of its own; `None` where it relies on the built-in tasks.
+#[derive(Clone, Default)]
+pub(crate) struct UserTasks {
+    /// Lifecycle Workflows tasks.
+    pub(crate) lifecycle: Option<Arc<dyn Task>>,
+    /// Entitlement Management decisions.
+    pub(crate) entitlement: Option<Arc<dyn EntitlementTask>>,
+}
 
 /// Exit code asking the Functions host for an intentional restart (not counted as an error;
 /// docs/protocol.md §8.9). Exit code 0 would stop the host from ever restarting the handler.
@@ -121,15 +131,45 @@ enum Command {
 /// }
 /// ```
 pub async fn run<T: Task>(task: T) -> ExitCode {
-    dispatch(Some(Arc::new(task))).await
+    dispatch(UserTasks {
+        lifecycle: Some(Arc::new(task)),
+        entitlement: None,
+    })
+    .await
+}
+
+/// Runs the CLI with a custom task for Lifecycle Workflows and a custom decision for
+/// Entitlement Management callouts (see [`crate::task::entitlement`]). [`run`] alone lets every
+/// EM request continue.
+///
+/// ```no_run
+/// use lcw_handler::entitlement::Decision;
+/// use lcw_handler::task::entitlement::{EntitlementContext, decision_fn};
+/// use lcw_handler::task::{TaskError, builtin::Complete};
+///
+/// #[tokio::main]
+/// async fn main() -> std::process::ExitCode {
+///     let decide = |_ctx: EntitlementContext| async { Ok::<_, TaskError>(Decision::continue_with("checked")) };
+///     lcw_handler::run_with_entitlement(Complete, decision_fn(decide)).await
+/// }
+/// ```
+pub async fn run_with_entitlement<T: Task, E: EntitlementTask>(
+    task: T,
+    entitlement: E,
+) -> ExitCode {
+    dispatch(UserTasks {
+        lifecycle: Some(Arc::new(task)),
+        entitlement: Some(Arc::new(entitlement)),
+    })
+    .await
 }
 
 /// Runs the CLI with the built-in task named by `LCW_TASK`.
 pub async fn run_builtin() -> ExitCode {
-    dispatch(None).await
+    dispatch(UserTasks::default()).await
 }
 
-async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
+async fn dispatch(tasks: UserTasks) -> ExitCode {
     let cli = Cli::parse();
     let command = match cli.command {
         Some(command) => command,
@@ -167,7 +207,7 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         Command::New(args) => return new::run(args),
         _ => {}
     }
-    let source = match task {
+    let source = match tasks.lifecycle {
         Some(_) => TaskSource::Custom,
         None => TaskSource::Builtin,
     };
@@ -179,9 +219,9 @@ async fn dispatch(task: Option<Arc<dyn Task>>) -> ExitCode {
         }
     };
     match command {
-        Command::Check => check(&config, task.as_deref()),
-        Command::Host => serve::host(config, task).await,
-        Command::Serve { listen, .. } => serve::standalone(config, task, listen).await,
+        Command::Check => check(&config, &tasks),
+        Command::Host => serve::host(config, tasks).await,
+        Command::Serve { listen, .. } => serve::standalone(config, tasks, listen).await,
         Command::History(_) | Command::Explain(_) => unreachable!("handled above"),
         #[cfg(feature = "demo")]
         Command::Demo(_) | Command::Bench(_) | Command::BenchBaseline | Command::Send(_) => {
@@ -269,16 +309,25 @@ fn port_from_env() -> Option<String> {
         .ok()
 }
 
-fn check(config: &Config, task: Option<&dyn Task>) -> ExitCode {
+fn check(config: &Config, tasks: &UserTasks) -> ExitCode {
     println!(
         "lcw-handler {} — effective configuration",
         env!("CARGO_PKG_VERSION")
     );
-    if let Some(task) = task {
+    if let Some(task) = &tasks.lifecycle {
         println!(
             "{:<30} not read: this binary runs its own task ({}); LCW_WEBHOOK_* do not apply either",
             crate::settings::LCW_TASK,
             task.name()
+        );
+        println!(
+            "{:<30} {}",
+            "(Entitlement Management)",
+            tasks
+                .entitlement
+                .as_ref()
+                .map_or("continue (this binary decides no EM request itself)", |t| t
+                    .name())
         );
     }
     println!("{config}");

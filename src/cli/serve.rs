@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
+use super::UserTasks;
 use super::{EXIT_RESTART, port_from_env};
 use crate::config::unknown_settings_in_env;
 use crate::config::{AuthMode, Config};
@@ -20,7 +21,8 @@ use crate::pipeline::Pipeline;
 use crate::settings::{
     FUNCTIONS_APP_ROOT_PATH, FUNCTIONS_CUSTOMHANDLER_PORT, IDENTITY_ENDPOINT, LCW_AUTH,
 };
-use crate::task::{Task, builtin};
+use crate::task::builtin;
+use crate::task::entitlement::{ContinueAll, EntitlementTask};
 
 /// Which mode a pipeline serves in: it decides the ledger's default.
 #[derive(Clone, Copy)]
@@ -29,11 +31,7 @@ enum Mode {
     Standalone,
 }
 
-fn pipeline(
-    config: Arc<Config>,
-    task: Option<Arc<dyn Task>>,
-    mode: Mode,
-) -> Result<Pipeline, String> {
+fn pipeline(config: Arc<Config>, tasks: UserTasks, mode: Mode) -> Result<Pipeline, String> {
     let backend = match mode {
         Mode::Host => config.ledger.for_host(),
         Mode::Standalone => config.ledger.for_standalone(),
@@ -42,12 +40,21 @@ fn pipeline(
         .map_err(|e| e.to_string())?;
     let tokens = managed_identity_source(&config.identity).map_err(|e| e.to_string())?;
     let graph = GraphClient::with_tokens(&config.graph, tokens);
-    let task = match (task, &config.builtin_task) {
+    // A binary with tasks of its own decides EM requests with its own logic, or lets them
+    // continue; the stock binary follows LCW_TASK for both.
+    let entitlement: Arc<dyn EntitlementTask> = match (tasks.entitlement, &config.builtin_task) {
+        (Some(task), _) => task,
+        (None, Some(builtin)) if tasks.lifecycle.is_none() => {
+            builtin::entitlement_from_setting(builtin)
+        }
+        (None, _) => Arc::new(ContinueAll),
+    };
+    let task = match (tasks.lifecycle, &config.builtin_task) {
         (Some(task), _) => task,
         (None, Some(builtin)) => builtin::from_setting(builtin),
         (None, None) => return Err("no task: this binary has no built-in task settings".to_owned()),
     };
-    let pipeline = Pipeline::new(task, graph, config);
+    let pipeline = Pipeline::new(task, graph, config).with_entitlement_task(entitlement);
     Ok(match ledger {
         Some(ledger) => {
             info!(ledger = %ledger.store().describe(), sole_user = ledger.sole_user(), "task ledger open");
@@ -109,7 +116,7 @@ pub(super) fn no_identity_note() -> String {
 }
 
 /// Serves the Functions host on `127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT`.
-pub(super) async fn host(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> ExitCode {
+pub(super) async fn host(config: Arc<Config>, tasks: UserTasks) -> ExitCode {
     // Held to the end: dropping it writes out the lines still queued (see `logging`).
     let _log = logging::init_json(&config.log_filter);
     let Some(port) = port_from_env() else {
@@ -130,7 +137,7 @@ pub(super) async fn host(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Ex
         Err(e) => return fail(e),
     };
     start_warnings(&config);
-    let pipeline = match pipeline(config, task, Mode::Host) {
+    let pipeline = match pipeline(config, tasks, Mode::Host) {
         Ok(pipeline) => pipeline,
         Err(e) => return fail(e),
     };
@@ -142,6 +149,7 @@ pub(super) async fn host(config: Arc<Config>, task: Option<Arc<dyn Task>>) -> Ex
     info!(
         port,
         task = pipeline.task_name(),
+        entitlement_task = pipeline.entitlement_task_name(),
         max_attempts = host_json.max_dequeue_count,
         "serving the Functions host"
     );
@@ -179,14 +187,14 @@ fn processing_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// Serves standalone on `listen`.
 pub(super) async fn standalone(
     config: Arc<Config>,
-    task: Option<Arc<dyn Task>>,
+    tasks: UserTasks,
     listen: SocketAddr,
 ) -> ExitCode {
     // Held to the end: dropping it writes out the lines still queued (see `logging`).
     let _log = logging::init_json(&config.log_filter);
     start_warnings(&config);
     standalone_warnings(&config);
-    let pipeline = match pipeline(config, task, Mode::Standalone) {
+    let pipeline = match pipeline(config, tasks, Mode::Standalone) {
         Ok(pipeline) => pipeline,
         Err(e) => return fail(e),
     };

@@ -140,7 +140,7 @@ pub(super) fn auth_mode(get: &impl Fn(&str) -> Option<String>) -> Result<AuthMod
     }))
 }
 
-fn list(text: Option<String>) -> Vec<String> {
+pub(super) fn list(text: Option<String>) -> Vec<String> {
     text.map(|t| {
         t.split(',')
             .map(str::trim)
@@ -151,7 +151,7 @@ fn list(text: Option<String>) -> Vec<String> {
     .unwrap_or_default()
 }
 
-fn is_guid(text: &str) -> bool {
+pub(super) fn is_guid(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
     parts.len() == 5
         && parts

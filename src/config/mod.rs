@@ -11,6 +11,7 @@ use reqwest::Url;
 
 mod auth;
 mod closest;
+mod entitlement;
 mod log_filter;
 mod unknown;
 
@@ -20,6 +21,7 @@ use crate::settings::*;
 pub use auth::{
     AuthMode, AuthSettings, DEFAULT_AUTHORITY_URL, DEFAULT_POP_HOST, LIFECYCLE_WORKFLOWS_APP_ID,
 };
+pub use entitlement::ENTITLEMENT_MANAGEMENT_APP_ID;
 pub use log_filter::{DEFAULT_LOG_FILTER, log_filter};
 pub use unknown::{UnknownSetting, unknown_settings, unknown_settings_in_env};
 
@@ -171,6 +173,9 @@ pub struct Config {
     pub log_filter: String,
     /// Caller authentication.
     pub auth: AuthMode,
+    /// Caller authentication of the `entitlement` function: the same as [`auth`](Self::auth)
+    /// but for Entitlement Management's application (`LCW_ENTITLEMENT_CALLER_APP_IDS`).
+    pub entitlement_auth: AuthMode,
 }
 
 impl Config {
@@ -226,6 +231,7 @@ impl Config {
             });
         }
 
+        let auth = auth::auth_mode(&get)?;
         Ok(Config {
             builtin_task: match source {
                 TaskSource::Builtin => Some(builtin_task(&get)?),
@@ -271,7 +277,8 @@ impl Config {
             },
             ledger: crate::ledger::LedgerSettings::from_lookup(&get)?,
             log_filter: log_filter(&get(LCW_LOG).unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()))?,
-            auth: auth::auth_mode(&get)?,
+            entitlement_auth: entitlement::entitlement_auth_mode(&get, &auth)?,
+            auth,
         })
     }
 }
@@ -528,6 +535,20 @@ impl fmt::Display for Config {
                     writeln!(f, "{LCW_AUDIENCE:<30} {}", a.audiences.join(","))?;
                 }
                 writeln!(f, "{LCW_CALLER_APP_IDS:<30} {}", a.caller_app_ids.join(","))?;
+                if let AuthMode::Enforced(em) = &self.entitlement_auth {
+                    writeln!(
+                        f,
+                        "{LCW_ENTITLEMENT_CALLER_APP_IDS:<30} {} (the entitlement function)",
+                        em.caller_app_ids.join(",")
+                    )?;
+                    if em.pop {
+                        writeln!(
+                            f,
+                            "{LCW_ENTITLEMENT_POP_PATH:<30} {}",
+                            em.pop_path.as_deref().unwrap_or("")
+                        )?;
+                    }
+                }
                 write!(
                     f,
                     "{LCW_AUTH_DIAGNOSTICS:<30} {}",

@@ -365,7 +365,7 @@ mod tests {
         let app = FunctionApp::read(root).expect("the repository's function app is valid");
         assert_eq!(app.executable, "lcw-handler");
         let names: Vec<&str> = app.functions.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["callout", "process"]);
+        assert_eq!(names, ["callout", "entitlement", "process"]);
         assert_eq!(
             app.host_json,
             std::fs::read(root.join(HOST_JSON)).unwrap(),

@@ -1,11 +1,13 @@
 //! The Azure Functions custom-handler adapter: envelopes in, `Outputs`/`Logs` out.
 //!
 //! The host POSTs one JSON envelope per invocation to `/<FunctionName>` and polls `GET /` for
-//! readiness (docs/protocol.md §8). This module maps the two functions declared under `function/`
-//! onto the pipeline: `callout` (HTTP trigger, queue output) accepts, `process` (queue trigger)
-//! processes. It owns no business rule: the answer to the host is derived from the pipeline's
+//! readiness (docs/protocol.md §8). This module maps the three functions declared under
+//! `function/` onto the pipeline: `callout` (HTTP trigger, queue output) accepts LCW callouts,
+//! `entitlement` (the same bindings) accepts Entitlement Management callouts onto the same queue,
+//! and `process` (queue trigger) processes both. It owns no business rule: the answer to the host is derived from the pipeline's
 //! result in one place per function.
 
+mod entitlement;
 mod envelope;
 mod envelope_http;
 mod envelope_reply;
@@ -39,6 +41,9 @@ pub use host_json::{DEFAULT_MAX_DEQUEUE_COUNT, HostJson, HostJsonError};
 
 /// The HTTP-triggered function (folder `function/callout`).
 pub const CALLOUT_FUNCTION: &str = "callout";
+/// The HTTP-triggered function for Entitlement Management callouts (folder
+/// `function/entitlement`); same bindings as [`CALLOUT_FUNCTION`], same queue.
+pub const ENTITLEMENT_FUNCTION: &str = "entitlement";
 /// The queue-triggered function (folder `function/process`).
 pub const PROCESS_FUNCTION: &str = "process";
 /// The `callout` function's HTTP trigger binding.
@@ -92,6 +97,10 @@ pub fn router(state: HostState) -> Router {
             &format!("/{CALLOUT_FUNCTION}"),
             post(callout).layer(DefaultBodyLimit::disable()),
         )
+        .route(
+            &format!("/{ENTITLEMENT_FUNCTION}"),
+            post(entitlement::entitlement).layer(DefaultBodyLimit::disable()),
+        )
         .route(&format!("/{PROCESS_FUNCTION}"), post(process))
         .fallback(unknown_function)
         .with_state(Arc::new(state))
@@ -116,7 +125,7 @@ async fn ready() -> &'static str {
 async fn unknown_function() -> Response {
     reply(
         StatusCode::NOT_FOUND,
-        json!({"error": {"code": "unknown_function", "message": "this handler serves the functions callout and process"}}),
+        json!({"error": {"code": "unknown_function", "message": "this handler serves the functions callout, entitlement and process"}}),
     )
 }
 

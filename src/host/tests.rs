@@ -196,3 +196,65 @@ fn function_json_files_match_the_adapter() {
     );
     assert_eq!(binding(&process, "queueTrigger")["queueName"], TASK_QUEUE);
 }
+
+const EM_CREATED: &str = include_str!("../../tests/fixtures/entitlement/created-logic-app.json");
+const EM_TEST: &str = include_str!("../../tests/fixtures/entitlement/connection-test.json");
+
+#[tokio::test]
+async fn an_entitlement_callout_answers_202_and_emits_an_entitlement_work_item() {
+    let (status, _, body) = call("/entitlement", http_envelope(EM_CREATED)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["Outputs"]["res"]["statusCode"], "202");
+    let task = &body["Outputs"]["task"];
+    assert!(task.is_object(), "{task}");
+    assert_eq!(task["kind"], "entitlement");
+    assert_eq!(
+        task["customExtensionStageInstanceId"],
+        "957d0c50-466b-4840-bb5b-c92cea7141ff"
+    );
+    assert_eq!(task["stage"], "assignmentRequestCreated");
+}
+
+#[tokio::test]
+async fn an_entitlement_connection_test_answers_202_and_emits_nothing() {
+    let (status, _, body) = call("/entitlement", http_envelope(EM_TEST)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["Outputs"]["res"]["statusCode"], "202");
+    assert!(body["Outputs"].get("task").is_none(), "nothing is enqueued");
+    assert!(
+        body["Logs"][0]
+            .as_str()
+            .unwrap()
+            .contains("connection test"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_lcw_callout_sent_to_the_entitlement_function_is_refused_as_invalid() {
+    let (_, _, body) = call("/entitlement", http_envelope(CALLOUT)).await;
+    assert_eq!(body["Outputs"]["res"]["statusCode"], "400");
+    assert!(body["Outputs"].get("task").is_none());
+}
+
+/// The `entitlement` function declares the `callout` function's bindings, onto the same queue.
+#[test]
+fn the_entitlement_function_json_matches_the_adapter() {
+    let path = format!(
+        "{}/function/{ENTITLEMENT_FUNCTION}/function.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let function: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let bindings = function["bindings"].as_array().unwrap();
+    let of = |kind: &str| bindings.iter().find(|b| b["type"] == kind).unwrap();
+    assert_eq!(of("httpTrigger")["name"], HTTP_TRIGGER_BINDING);
+    assert_eq!(of("httpTrigger")["authLevel"], "anonymous");
+    assert_eq!(of("httpTrigger")["methods"], json!(["post"]));
+    assert_eq!(
+        format!("/api/{}", of("httpTrigger")["route"].as_str().unwrap()),
+        crate::standalone::ENTITLEMENT_ROUTE
+    );
+    assert_eq!(of("http")["name"], HTTP_OUTPUT_BINDING);
+    assert_eq!(of("queue")["name"], QUEUE_OUTPUT_BINDING);
+    assert_eq!(of("queue")["queueName"], TASK_QUEUE);
+}

@@ -21,8 +21,8 @@ use crate::work_item::WorkItem;
 /// The authentication half of the acceptor.
 #[derive(Clone)]
 pub(crate) struct CallerCheck {
-    authenticator: Authenticator,
-    nonces: std::sync::Arc<NonceCache>,
+    pub(super) authenticator: Authenticator,
+    pub(super) nonces: std::sync::Arc<NonceCache>,
 }
 
 impl CallerCheck {

@@ -99,6 +99,12 @@ impl Pipeline {
         invocation_id: &str,
         message_id: Option<&str>,
     ) -> ProcessReport {
+        // Entitlement Management items share the queue; they say so in `kind`.
+        if crate::entitlement::is_entitlement_item(&message) {
+            return self
+                .process_entitlement(message, attempt, invocation_id)
+                .await;
+        }
         let started = Instant::now();
         let (item, callout) = match WorkItem::decode(message) {
             Ok(decoded) => decoded,

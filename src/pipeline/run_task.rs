@@ -35,7 +35,7 @@ pub(super) async fn run_task(task: &dyn Task, ctx: TaskContext, limit: Duration)
     }
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
+pub(super) fn panic_message(payload: &(dyn Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
         .copied()

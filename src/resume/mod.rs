@@ -25,7 +25,18 @@ use crate::retry::{GaveUp, RetryPolicy, Try, retry};
 use crate::token_source::Generation;
 
 pub use outcome::{GraphFailure, ResumeError, ResumeReport};
-pub use request::{OperationStatus, resume_body, resume_url};
+pub use request::{OperationStatus, RESUME_SOURCE, resume_body, resume_url};
+
+/// A resume Graph accepted, as [`Resumer::post`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    /// Requests sent, the successful one included.
+    pub tries: u32,
+    /// Graph's success status.
+    pub http_status: u16,
+    /// Graph's `request-id`, when it sent one.
+    pub request_id: Option<String>,
+}
 
 /// Sends resumes through Graph with the project's retry policy.
 #[derive(Debug, Clone)]
@@ -61,10 +72,34 @@ impl Resumer {
         let url = resume_url(self.graph.base_url(), self.graph.version(), callout);
         let body = resume_body(status);
         let started = Instant::now();
+        let posted = self.post(&url, &body, stop_at).await?;
+        let report = ResumeReport {
+            status,
+            tries: posted.tries,
+            elapsed: started.elapsed(),
+            http_status: posted.http_status,
+            request_id: posted.request_id,
+        };
+        info!(
+            operation_status = status.as_str(),
+            tries = report.tries,
+            "resumed"
+        );
+        Ok(report)
+    }
+
+    /// POSTs `body` to the resume `url` with the same rules as [`resume`](Self::resume) — the
+    /// retry policy until `stop_at`, one token renewal after a `401`, `403` retried then
+    /// reported as [`ResumeError::Forbidden`]. The Entitlement Management resume goes through
+    /// here too.
+    pub async fn post(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        stop_at: Instant,
+    ) -> Result<Posted, ResumeError> {
         let renewed = AtomicBool::new(false);
         let result = retry(self.policy, stop_at, |attempt| {
-            let url = &url;
-            let body = &body;
             let renewed = &renewed;
             async move {
                 match self.send_once(url, body, stop_at).await {
@@ -89,17 +124,11 @@ impl Resumer {
         })
         .await;
         match result {
-            Ok((tries, (http_status, request_id))) => {
-                let report = ResumeReport {
-                    status,
-                    tries,
-                    elapsed: started.elapsed(),
-                    http_status,
-                    request_id,
-                };
-                info!(operation_status = status.as_str(), tries, "resumed");
-                Ok(report)
-            }
+            Ok((tries, (http_status, request_id))) => Ok(Posted {
+                tries,
+                http_status,
+                request_id,
+            }),
             Err(GaveUp::Permanent(failure)) => Err(ResumeError::Rejected(failure)),
             Err(GaveUp::OutOfTime { last, tries }) => Err(ResumeError::out_of_time(last, tries)),
         }

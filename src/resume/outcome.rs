@@ -57,7 +57,11 @@ impl fmt::Display for GraphFailure {
         if let Some(code) = &self.code {
             write!(f, " {code}")?;
         }
-        write!(f, ": {}", self.message)?;
+        if self.message.trim().is_empty() {
+            write!(f, ": (Graph sent no message)")?;
+        } else {
+            write!(f, ": {}", self.message)?;
+        }
         if let Some(id) = &self.request_id {
             write!(f, " (request-id {id})")?;
         }

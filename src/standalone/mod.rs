@@ -13,6 +13,7 @@
 //! process stops are lost, and the log says how many.
 
 mod durable;
+mod entitlement;
 mod workers;
 
 use std::future::Future;
@@ -33,6 +34,7 @@ use crate::body_limit::{LimitedBody, read_limited};
 use crate::callout_reply::CalloutReply;
 use crate::pipeline::{Accepted, Pipeline, Refused, TooLarge};
 
+pub use entitlement::ENTITLEMENT_ROUTE;
 pub use workers::{QUEUE_CAPACITY, SHUTDOWN_GRACE, WorkerPool};
 
 /// The public route of the callout, the same as under the Functions host.
@@ -52,6 +54,10 @@ pub fn router(pipeline: Pipeline, pool: WorkerPool) -> Router {
         .route(
             CALLOUT_ROUTE,
             post(callout).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            ENTITLEMENT_ROUTE,
+            post(entitlement::entitlement).layer(DefaultBodyLimit::disable()),
         )
         .with_state(Arc::new(AppState { pipeline, pool }))
 }

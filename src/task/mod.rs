@@ -41,6 +41,7 @@
 
 pub mod builtin;
 mod context;
+pub mod entitlement;
 
 use std::fmt;
 use std::future::Future;

@@ -7,8 +7,9 @@ pub mod azurite;
 pub mod process;
 pub mod serve;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use lcw_emulator::functions_host::{
@@ -50,35 +51,37 @@ pub fn stock_binary() -> PathBuf {
 
 /// An example binary, built on first use with the same profile as the tests.
 pub fn example_binary(name: &'static str) -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    assert_eq!(name, "scripted_task", "only scripted_task is cached here");
-    BUILT
-        .get_or_init(|| {
-            let profile_dir = stock_binary()
-                .parent()
-                .expect("binary has a folder")
-                .to_owned();
-            let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-                Some("debug") | None => "dev".to_owned(),
-                Some(other) => other.to_owned(),
-            };
-            let status = std::process::Command::new(env!("CARGO"))
-                .args([
-                    "build",
-                    "--quiet",
-                    "--example",
-                    name,
-                    "--profile",
-                    &profile,
-                    "--manifest-path",
-                ])
-                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building example {name} failed");
-            profile_dir.join("examples").join(name)
-        })
-        .clone()
+    static BUILT: Mutex<BTreeMap<&'static str, PathBuf>> = Mutex::new(BTreeMap::new());
+    // One build at a time; a test that panicked while building leaves nothing half-recorded.
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let profile_dir = stock_binary()
+        .parent()
+        .expect("binary has a folder")
+        .to_owned();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(other) => other.to_owned(),
+    };
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "--example",
+            name,
+            "--profile",
+            &profile,
+            "--manifest-path",
+        ])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building example {name} failed");
+    let path = profile_dir.join("examples").join(name);
+    built.insert(name, path.clone());
+    path
 }
 
 /// A tenant and a host running one handler binary.

@@ -53,6 +53,15 @@ fn the_queues_are_the_ones_the_functions_use() {
         .filter(|b| b["type"] == "queue" && b["direction"] == "out")
         .map(|b| b["queueName"].as_str().unwrap().to_owned())
         .collect();
+    let entitlement_queues: Vec<String> = bindings("entitlement")
+        .iter()
+        .filter(|b| b["type"] == "queue" && b["direction"] == "out")
+        .map(|b| b["queueName"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        entitlement_queues, output_queues,
+        "entitlement writes the work queue callout writes (one queue, one poison queue)"
+    );
     let trigger_queues: Vec<String> = bindings("process")
         .iter()
         .filter(|b| b["type"] == "queueTrigger")
@@ -64,7 +73,7 @@ fn the_queues_are_the_ones_the_functions_use() {
         "process reads the queue callout writes"
     );
     let work_queue = &trigger_queues[0];
-    for function in ["callout", "process"] {
+    for function in ["callout", "entitlement", "process"] {
         for binding in bindings(function)
             .iter()
             .filter(|b| b.get("queueName").is_some())

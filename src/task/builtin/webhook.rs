@@ -20,9 +20,9 @@ pub const IDEMPOTENCY_HEADER: &str = "x-lcw-task-processing-result-id";
 /// POSTs each task to a URL.
 #[derive(Debug, Clone)]
 pub struct Webhook {
-    url: Url,
-    timeout: Duration,
-    policy: RetryPolicy,
+    pub(super) url: Url,
+    pub(super) timeout: Duration,
+    pub(super) policy: RetryPolicy,
 }
 
 impl Webhook {

@@ -101,6 +101,9 @@ impl fmt::Debug for Authorization {
 pub(crate) struct CallerAuth {
     authorization: Authorization,
     token: Mutex<Option<CachedToken>>,
+    /// The calling application put in `appid` (v1) or `azp` (v2); `None` keeps the minter's
+    /// (Lifecycle Workflows). Entitlement Management's caller sets its own.
+    app_id: Option<String>,
 }
 
 struct CachedToken {
@@ -122,6 +125,15 @@ impl CallerAuth {
         Self {
             authorization,
             token: Mutex::new(None),
+            app_id: None,
+        }
+    }
+
+    /// The same authentication, as another calling application.
+    pub(crate) fn for_app(authorization: Authorization, app_id: &str) -> Self {
+        Self {
+            app_id: Some(app_id.to_owned()),
+            ..Self::new(authorization)
         }
     }
 
@@ -161,7 +173,14 @@ impl CallerAuth {
         {
             return token.token.clone();
         }
-        let claims = claims();
+        let mut claims = claims();
+        if let Some(app_id) = &self.app_id {
+            for claim in ["appid", "azp"] {
+                if claims.get(claim).is_some() {
+                    claims[claim] = Value::String(app_id.clone());
+                }
+            }
+        }
         let expires_at = claims["exp"].as_i64().unwrap_or(now);
         let token = minter.access_token(claims);
         *cached = Some(CachedToken {

@@ -24,7 +24,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::identity::GRAPH_RESOURCES;
-use super::{RecordedResume, TenantState, registration};
+use super::{RecordedResume, TenantState, entitlement_graph, registration};
 
 /// Largest request body the fake reads; resume bodies are tiny.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -92,6 +92,18 @@ impl Answer {
         }
     }
 
+    /// `429` with `Retry-After`, as Graph throttles.
+    pub(crate) fn throttled(retry_after_secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs),
+            ..Self::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                "Too many requests. Please retry after the time in the Retry-After header.",
+            )
+        }
+    }
+
     pub(crate) fn status(&self) -> StatusCode {
         self.status
     }
@@ -124,6 +136,18 @@ pub(crate) async fn handle(State(state): State<Arc<TenantState>>, request: Reque
             target,
         )
         .await;
+        return render(answer, &correlation);
+    }
+    if let Some(target) = entitlement_graph::target(parts.uri.path()) {
+        let answer = if parts.method == Method::POST {
+            entitlement_graph::resume(&state, &parts.headers, body, target).await
+        } else {
+            Answer::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The resume action only supports POST.",
+            )
+        };
         return render(answer, &correlation);
     }
     let answer = match parse_resume_path(parts.uri.path()) {
@@ -243,7 +267,7 @@ fn first_resume(state: &TenantState, task_processing_result_id: &str) -> Answer 
     }
 }
 
-fn scripted_answer(status: u16, retry_after_secs: Option<u64>) -> Answer {
+pub(crate) fn scripted_answer(status: u16, retry_after_secs: Option<u64>) -> Answer {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let code = match status.as_u16() {
         429 => "TooManyRequests",
@@ -265,7 +289,7 @@ fn scripted_answer(status: u16, retry_after_secs: Option<u64>) -> Answer {
     }
 }
 
-fn throttled(state: &TenantState) -> bool {
+pub(crate) fn throttled(state: &TenantState) -> bool {
     let share = state.options.throttle_share;
     if share.is_nan() || share <= 0.0 {
         return false;

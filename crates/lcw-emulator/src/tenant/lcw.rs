@@ -303,7 +303,7 @@ impl LcwCaller {
     }
 }
 
-fn new_guid() -> String {
+pub(crate) fn new_guid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 

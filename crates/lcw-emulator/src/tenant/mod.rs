@@ -25,6 +25,8 @@
 
 mod caller_auth;
 mod discovery;
+mod entitlement_caller;
+mod entitlement_graph;
 mod graph;
 mod identity;
 mod identity_outage;
@@ -51,6 +53,10 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 pub use caller_auth::{DEFAULT_POP_HOST, DEFAULT_POP_PATH, LcwAuth, PopSettings};
+pub use entitlement_caller::{
+    APPROVAL_STAGE, CONNECTION_TEST_STAGE, EntitlementCaller, EntitlementCallout, EntitlementSpec,
+};
+pub use entitlement_graph::RecordedEntitlementResume;
 pub use identity_outage::IdentityOutage;
 pub use jws::{CallerKey, jwk_thumbprint};
 pub use lcw::{
@@ -120,6 +126,9 @@ pub(crate) struct GraphState {
     pub(crate) resumed_ids: HashSet<String>,
     pub(crate) scripts: HashMap<String, VecDeque<ScriptedResponse>>,
     pub(crate) registration: registration::RegistrationState,
+    pub(crate) entitlement_resumes: Vec<RecordedEntitlementResume>,
+    /// Stage instances already resumed (a second resume is refused).
+    pub(crate) entitlement_resumed: HashSet<String>,
 }
 
 /// State shared by the server's handlers and the [`TenantEmulator`] handle.
@@ -315,6 +324,43 @@ impl TenantEmulator {
     /// no `Authorization` header until configured with [`LcwCaller::with_auth`].
     pub fn lcw(&self) -> LcwCaller {
         LcwCaller::new(&self.state.options.tenant_id, self.minter())
+    }
+
+    /// A caller that builds callouts as Entitlement Management sends them, for this tenant,
+    /// authenticated as EM's application once configured with [`EntitlementCaller::with_auth`].
+    pub fn entitlement(&self) -> EntitlementCaller {
+        EntitlementCaller::new(self.minter())
+    }
+
+    /// Every Entitlement Management resume request received, in order, rejected ones included.
+    pub fn entitlement_resumes(&self) -> Vec<RecordedEntitlementResume> {
+        self.state.graph().entitlement_resumes.clone()
+    }
+
+    /// Waits until at least `n` EM resume requests were received. Returns `false` on timeout.
+    pub async fn wait_for_entitlement_resumes(&self, n: usize, timeout: Duration) -> bool {
+        let wait = async {
+            loop {
+                let notified = self.state.resume_recorded.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.state.graph().entitlement_resumes.len() >= n {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.is_ok()
+    }
+
+    /// Scripts the answers to the next EM resumes of one stage instance (by
+    /// `customExtensionStageInstanceId`), as [`script_resume`](Self::script_resume) does for LCW.
+    pub fn script_entitlement_resume(
+        &self,
+        stage_instance_id: &str,
+        responses: Vec<ScriptedResponse>,
+    ) {
+        self.script_resume(stage_instance_id, responses);
     }
 
     /// Where another process on this machine gets a freshly signed PoP `Authorization` value,

@@ -308,3 +308,92 @@ async fn graphs_bare_unknown_error_is_logged_with_a_hint_and_the_request_id() {
     })
     .await;
 }
+
+/// The one public capture of an EM callout arrived with `Expect: 100-continue`: `serve` answers
+/// `100 Continue`, then reads the body and answers it — over a raw socket, so nothing in
+/// between handles the expectation for us.
+#[tokio::test]
+async fn serve_accepts_expect_100_continue_and_resumes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    test_body("em_expect_continue", async {
+        let served = common::serve::Served::start(stock_binary(), &[]).await;
+        let em = served
+            .tenant
+            .entitlement()
+            .with_auth(LcwAuth::Pop(served.tenant.pop_settings()));
+        let callout = em.request_lifecycle("Adele Vance").remove(2);
+        let authority = served
+            .url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut socket = tokio::net::TcpStream::connect(&authority).await.unwrap();
+        let authorization = callout
+            .headers
+            .iter()
+            .find(|(k, _)| k == "Authorization")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        let head = format!(
+            "POST {ENTITLEMENT_PATH} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nAuthorization: {authorization}\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+            callout.body.len()
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let mut buffer = vec![0u8; 4096];
+        let read = socket.read(&mut buffer).await.unwrap();
+        let interim = String::from_utf8_lossy(&buffer[..read]).to_string();
+        assert!(interim.starts_with("HTTP/1.1 100 Continue"), "{interim}");
+        socket.write_all(callout.body.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        while !answer.contains("\r\n\r\n") {
+            let read = socket.read(&mut buffer).await.unwrap();
+            assert!(read > 0, "the server answers: {answer}");
+            answer.push_str(&String::from_utf8_lossy(&buffer[..read]));
+        }
+        assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+        assert!(
+            served
+                .tenant
+                .wait_for_entitlement_resumes(1, std::time::Duration::from_secs(60))
+                .await,
+            "the stage was resumed"
+        );
+        let resume = &served.tenant.entitlement_resumes()[0];
+        assert_eq!(resume.status, 204, "{resume:#?}");
+        assert_eq!(resume.decision.as_deref(), Some("continue"));
+        served.stop().await;
+    })
+    .await;
+}
+
+/// `lcw-handler demo --entitlement` on a fresh machine: created → approval stage → granted,
+/// plus the connection test, and a zero exit.
+#[tokio::test]
+async fn the_entitlement_demo_is_green() {
+    test_body("em_demo", async {
+        let output = tokio::process::Command::new(stock_binary())
+            .args(["demo", "--entitlement", "--users", "2"])
+            .env_remove("LCW_TASK")
+            .output()
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains("connection test    acknowledged 202"),
+            "{stdout}"
+        );
+        assert_eq!(stdout.matches(" approval     204").count(), 2, "{stdout}");
+        assert!(
+            stdout.contains("every request went created → approval stage"),
+            "{stdout}"
+        );
+    })
+    .await;
+}

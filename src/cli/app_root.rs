@@ -16,11 +16,12 @@ use crate::settings::{
 const HOST_JSON: &str = include_str!("../../host.json");
 const CALLOUT_FUNCTION_JSON: &str = include_str!("../../function/callout/function.json");
 const PROCESS_FUNCTION_JSON: &str = include_str!("../../function/process/function.json");
+const ENTITLEMENT_FUNCTION_JSON: &str = include_str!("../../function/entitlement/function.json");
 
 /// Which functions the app root declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum AppLayout {
-    /// `callout` and `process`: the real app.
+    /// `callout`, `entitlement` and `process`: the real app.
     Full,
     /// `callout` only: accepted work stays queued (isolates acknowledgement throughput).
     CalloutOnly,
@@ -65,6 +66,7 @@ impl AppRoot {
         write("host.json", &host_json)?;
         write("callout/function.json", CALLOUT_FUNCTION_JSON)?;
         if layout == AppLayout::Full {
+            write("entitlement/function.json", ENTITLEMENT_FUNCTION_JSON)?;
             write("process/function.json", PROCESS_FUNCTION_JSON)?;
         }
         Ok(())

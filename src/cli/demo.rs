@@ -57,6 +57,10 @@ pub struct DemoArgs {
     /// installed by `.ci/install-tools`) instead of in memory.
     #[arg(long)]
     pub azurite: bool,
+    /// Play Entitlement Management instead: the connection test, then each user's
+    /// access-package request through created → approval stage → granted.
+    #[arg(long)]
+    pub entitlement: bool,
 }
 
 /// One user's journey.
@@ -85,10 +89,17 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
     for unknown in unknown_settings_in_env() {
         eprintln!("warning: {unknown}");
     }
-    println!(
-        "lcw-handler demo: a joiner workflow for {} users, on this machine\n",
-        args.users
-    );
+    if args.entitlement {
+        println!(
+            "lcw-handler demo --entitlement: {} access-package requests, on this machine\n",
+            args.users
+        );
+    } else {
+        println!(
+            "lcw-handler demo: a joiner workflow for {} users, on this machine\n",
+            args.users
+        );
+    }
 
     let tenant = TenantEmulator::start(TenantOptions {
         graph_latency: Duration::from_millis(args.graph_latency_ms),
@@ -122,15 +133,17 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
     let queues = azurite
         .as_ref()
         .map_or(QueueBackend::InMemory, QueueBackend::azurite);
+    let decisions = match args.entitlement {
+        true => Some(super::demo_entitlement::DecisionService::start().await?),
+        false => None,
+    };
+    let mut env = handler_env(&tenant, &log_filter);
+    env.extend(decisions.iter().flat_map(|d| d.handler_env()));
     let app_root = AppRoot::write("demo", AppLayout::Full)?;
     // A start that hangs (readiness waits up to 30 s) still yields to a signal; the child it
     // spawned is killed when the start is dropped.
     let host = interrupts
-        .guard(start_host_on(
-            &app_root,
-            &handler_env(&tenant, &log_filter),
-            queues,
-        ))
+        .guard(start_host_on(&app_root, &env, queues))
         .await??;
     println!(
         "  Functions host    app root {}, handler (pid {}) ready in {:.1} ms",
@@ -143,12 +156,24 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
         "  caller auth       PoP signed requests, verified against the tenant's signing keys\n"
     );
 
-    let outcome = interrupts.guard(workflow(&args, &tenant, &host)).await;
+    let outcome = if args.entitlement {
+        interrupts
+            .guard(super::demo_entitlement::play(args.users, &tenant, &host))
+            .await
+    } else {
+        interrupts.guard(workflow(&args, &tenant, &host)).await
+    };
+    if args.show_logs && args.entitlement {
+        for line in host.handler_stdout() {
+            println!("  {line}");
+        }
+    }
     // Interrupted or not: the handler is killed and waited for, then the app root goes.
     host.stop().await;
     tenant.shutdown().await;
     drop(azurite);
     drop(app_root);
+    drop(decisions);
     outcome?
 }
 

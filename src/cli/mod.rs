@@ -10,6 +10,8 @@ mod app_root;
 mod bench;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "demo")]
+mod demo_entitlement;
 mod explain;
 #[cfg(feature = "demo")]
 mod failure_reason;

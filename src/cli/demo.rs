@@ -54,7 +54,8 @@ pub struct DemoArgs {
     #[arg(long)]
     pub show_logs: bool,
     /// Run the host's queues on real Storage queues in Azurite (from tools/node_modules,
-    /// installed by `.ci/install-tools`) instead of in memory.
+    /// installed by `.ci/install-tools`) instead of in memory, and keep the task ledger in
+    /// Azurite's blob service (`LCW_LEDGER=blob`), as in Azure.
     #[arg(long)]
     pub azurite: bool,
     /// Play Entitlement Management instead: the connection test, then each user's
@@ -123,12 +124,14 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
         ),
         false => None,
     };
+    let mut env = handler_env(&tenant, &log_filter);
     if let Some(azurite) = &azurite {
         println!(
-            "  Azure Storage     Azurite (pid {}), queues at {}",
+            "  Azure Storage     Azurite (pid {}), queues at {}, ledger in container lcw-ledger",
             azurite.pid(),
             azurite.queue_endpoint()
         );
+        env.extend(blob_ledger_env(azurite));
     }
     let queues = azurite
         .as_ref()
@@ -175,6 +178,22 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
     drop(app_root);
     drop(decisions);
     outcome?
+}
+
+/// The Blob ledger in Azurite, reached with its SAS (no managed identity signs in on http).
+fn blob_ledger_env(azurite: &Azurite) -> [(String, String); 3] {
+    use crate::settings::{LCW_LEDGER, LCW_LEDGER_BLOB_SAS, LCW_LEDGER_BLOB_SERVICE_URL};
+    [
+        (LCW_LEDGER.to_owned(), "blob".to_owned()),
+        (
+            LCW_LEDGER_BLOB_SERVICE_URL.to_owned(),
+            azurite.blob_endpoint().to_owned(),
+        ),
+        (
+            LCW_LEDGER_BLOB_SAS.to_owned(),
+            azurite.account_sas().to_owned(),
+        ),
+    ]
 }
 
 /// The joiner workflow on the running emulators, through to the report.

@@ -96,9 +96,7 @@ fn accept_one(runtime: &tokio::runtime::Runtime, app: &Router, envelope: String)
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = args()?;
-    if args.log {
-        lcw_handler::logging::init_json("info");
-    }
+    let _log = args.log.then(|| lcw_handler::logging::init_json("info"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -115,29 +115,32 @@ impl Scan<'_> {
         }
     }
 
-    /// A string as serde_json writes it back: `"` and `\` escaped with a backslash, control
-    /// characters as `\n`-style or `\u00XX` escapes, everything else as UTF-8.
+    /// A string as serde_json writes it back: `"` and `\\` escaped with a backslash, control
+    /// characters as `\\n`-style or `\\u00XX` escapes, everything else as UTF-8. Runs of plain
+    /// bytes are skipped whole.
     fn string(&mut self) -> Option<()> {
         self.at += 1;
         self.size.bytes += 2;
         loop {
-            let b = self.peek()?;
-            self.at += 1;
-            match b {
-                b'"' => return Some(()),
-                b'\\' => {
-                    let escape = self.peek()?;
-                    self.at += 1;
-                    self.size.bytes += match escape {
-                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
-                        b'/' => 1,
-                        b'u' => self.unicode_escape()?,
-                        _ => return None,
-                    };
-                }
-                0x00..=0x1f => return None,
-                _ => self.size.bytes += 1,
+            let rest = self.bytes.get(self.at..)?;
+            let run = memchr::memchr2(b'"', b'\\', rest)?;
+            // A raw control character is not JSON.
+            if rest[..run].iter().any(|b| *b < 0x20) {
+                return None;
             }
+            self.size.bytes += run;
+            self.at += run + 1;
+            if rest[run] == b'"' {
+                return Some(());
+            }
+            let escape = self.peek()?;
+            self.at += 1;
+            self.size.bytes += match escape {
+                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
+                b'/' => 1,
+                b'u' => self.unicode_escape()?,
+                _ => return None,
+            };
         }
     }
 

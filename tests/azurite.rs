@@ -5,7 +5,8 @@
 mod common;
 
 use common::azurite::{self, process_exists};
-use common::test_body;
+use common::process::run;
+use common::{stock_binary, test_body};
 
 #[tokio::test]
 async fn starts_on_free_ports_and_serves_only_signed_requests() {
@@ -118,5 +119,38 @@ async fn a_panicking_test_leaves_no_server_behind() {
         assert!(!process_exists(pid), "unwinding killed Azurite (pid {pid})");
         assert!(!data.exists(), "and removed its data folder");
     })
+    .await;
+}
+
+#[tokio::test]
+async fn demo_azurite_runs_the_flow_on_storage_and_stops_its_azurite() {
+    test_body(
+        "demo_azurite_runs_the_flow_on_storage_and_stops_its_azurite",
+        async {
+            azurite::install();
+            let output = run(&stock_binary(), &["demo", "--azurite", "--users", "3"], &[]).await;
+            let said = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success(),
+                "{said}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(said.contains("resumed 3 (completed 3"), "{said}");
+            let pid: u32 = said
+                .split("Azurite (pid ")
+                .nth(1)
+                .and_then(|rest| rest.split(')').next())
+                .and_then(|pid| pid.parse().ok())
+                .unwrap_or_else(|| panic!("the demo names its Azurite: {said}"));
+            assert!(
+                said.contains("ledger in container lcw-ledger"),
+                "the ledger is in Azurite too: {said}"
+            );
+            assert!(
+                !process_exists(pid),
+                "the demo stopped its Azurite (pid {pid})"
+            );
+        },
+    )
     .await;
 }

@@ -179,6 +179,66 @@ async fn under_the_host_a_redelivery_after_the_logic_finished_only_resumes() {
 }
 
 #[tokio::test]
+async fn under_the_host_a_403_until_the_last_attempt_is_poisoned_and_recorded() {
+    test_body(
+        "under_the_host_a_403_until_the_last_attempt_is_poisoned_and_recorded",
+        async {
+            let ledger = fresh_ledger();
+            let (webhook, runs) = logic_counter().await;
+            let harness = Harness::start(
+                stock_binary(),
+                &[
+                    ("LCW_LEDGER", &ledger),
+                    ("LCW_TASK", "webhook"),
+                    ("LCW_WEBHOOK_URL", &webhook),
+                    ("LCW_RETRY_WINDOW_SECONDS", "1"),
+                ],
+            )
+            .await;
+            let callout = harness.joiners(1).remove(0);
+            let id = callout.task_processing_result_id.clone();
+            // The identity is never added to `authorizedApps`.
+            harness
+                .tenant
+                .script_resume(&id, vec![ScriptedResponse::status(403); 200]);
+            assert_eq!(harness.send(&callout).await.status, 202);
+            harness.settle().await;
+
+            assert_eq!(
+                harness.poison().len(),
+                1,
+                "the message went to the poison queue"
+            );
+            harness.wait_for_log("authorizedApps", 1).await;
+            assert_eq!(
+                harness.deliveries_for(&id).len(),
+                common::MAX_ATTEMPTS,
+                "every attempt was used"
+            );
+            assert_eq!(
+                runs_of(&runs, &id),
+                1,
+                "the logic ran once over all deliveries"
+            );
+            let record = record_in(&ledger, &id).await;
+            assert_eq!(record.stage, Stage::ResumeSent, "not final: {record:#?}");
+            assert_eq!(record.logic_runs, 1);
+            let graph = record.graph.as_ref().expect("Graph's answer is recorded");
+            assert_eq!(graph.status, Some(403));
+            assert!(
+                record
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains("authorizedApps") && r.contains("poison")),
+                "the reason says what to fix: {record:#?}"
+            );
+            harness.stop().await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn standalone_killed_mid_task_resumes_once_after_a_restart() {
     test_body(
         "standalone_killed_mid_task_resumes_once_after_a_restart",

@@ -209,51 +209,39 @@ pub(super) fn parse_text(text: &str) -> Option<Result<Callout, CalloutError>> {
 /// some other text that is not JSON either (only letters inside quotes change).
 fn with_lowercase_keys(text: &str) -> Option<Cow<'_, str>> {
     let bytes = text.as_bytes();
-    let mut keys: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut lowered: Option<String> = None;
     let mut at = 0;
-    while at < bytes.len() {
-        if bytes[at] != b'"' {
-            at += 1;
-            continue;
-        }
-        let start = at + 1;
-        let (mut plain, mut upper) = (true, false);
-        at = start;
-        while at < bytes.len() && bytes[at] != b'"' {
-            match bytes[at] {
-                b'\\' => {
-                    plain = false;
-                    at += 1; // the escaped byte cannot end the string
-                }
-                b'A'..=b'Z' => upper = true,
-                0x80.. => plain = false,
-                _ => {}
+    while let Some(open) = memchr::memchr(b'"', bytes.get(at..)?) {
+        let start = at + open + 1;
+        // The string ends at the next `"` that no backslash escapes.
+        let (mut end, mut escaped) = (start, false);
+        loop {
+            let found = memchr::memchr2(b'"', b'\\', bytes.get(end..)?)?;
+            end += found;
+            if bytes[end] == b'"' {
+                break;
             }
-            at += 1;
+            escaped = true;
+            end += 2; // the escaped byte cannot end the string
         }
-        let end = at.min(bytes.len());
-        at += 1;
-        let next = bytes[at.min(bytes.len())..]
+        at = end + 1;
+        let next = bytes
+            .get(at..)?
             .iter()
             .find(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'));
         if next == Some(&b':') {
-            if !plain {
+            let key = &bytes[start..end];
+            if escaped || !key.is_ascii() {
                 return None;
             }
-            if upper {
-                keys.push(start..end);
+            if key.iter().any(u8::is_ascii_uppercase) {
+                let copy = lowered.get_or_insert_with(|| text.to_owned());
+                // Between two `"` bytes, so on character boundaries.
+                copy.get_mut(start..end)?.make_ascii_lowercase();
             }
         }
     }
-    if keys.is_empty() {
-        return Some(Cow::Borrowed(text));
-    }
-    let mut lowered = text.to_owned();
-    for key in keys {
-        // Key ranges lie between two `"` bytes, so they are character boundaries.
-        lowered.get_mut(key)?.make_ascii_lowercase();
-    }
-    Some(Cow::Owned(lowered))
+    Some(lowered.map_or(Cow::Borrowed(text), Cow::Owned))
 }
 
 /// Turns the deserialised wire structs into a [`Callout`], applying the protocol's rules.

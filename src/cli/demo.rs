@@ -19,6 +19,7 @@ use super::app_root::{AppLayout, AppRoot, handler_env, start_host_on};
 use super::failure_reason::{failure_reasons, truncate};
 use super::interrupt::{Interrupts, RunError};
 use super::progress::{self, Progress};
+use super::run_ledger;
 use crate::config::{DEFAULT_LOG_FILTER, log_filter, unknown_settings_in_env};
 use crate::host::PROCESS_FUNCTION;
 use crate::settings::LCW_LOG;
@@ -54,9 +55,17 @@ pub struct DemoArgs {
     #[arg(long)]
     pub show_logs: bool,
     /// Run the host's queues on real Storage queues in Azurite (from tools/node_modules,
-    /// installed by `.ci/install-tools`) instead of in memory.
+    /// installed by `.ci/install-tools`) instead of in memory, and keep the task ledger in
+    /// Azurite's blob service (`LCW_LEDGER=blob`), as in Azure.
     #[arg(long)]
     pub azurite: bool,
+    /// Chaos run: kill the handler mid-task, deliver duplicate callouts and queue
+    /// redeliveries, fail Graph and the managed identity for a while; then prove from Graph's
+    /// records and the ledger that every task was resumed exactly once and its logic ran once.
+    #[arg(long, conflicts_with_all = ["azurite", "throttle", "entitlement"])]
+    pub chaos: bool,
+    #[command(flatten)]
+    pub chaos_options: super::chaos::ChaosArgs,
     /// Play Entitlement Management instead: the connection test, then each user's
     /// access-package request through created → approval stage → granted.
     #[arg(long)]
@@ -72,6 +81,9 @@ struct Row {
 }
 
 pub(super) async fn run(args: DemoArgs) -> ExitCode {
+    if args.chaos {
+        return super::chaos::run(args).await;
+    }
     crate::logging::init_human("warn");
     let outcome = match Interrupts::listen() {
         Ok(mut interrupts) => demo(args, &mut interrupts).await,
@@ -123,12 +135,14 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
         ),
         false => None,
     };
+    let mut env = handler_env(&tenant, &log_filter);
     if let Some(azurite) = &azurite {
         println!(
-            "  Azure Storage     Azurite (pid {}), queues at {}",
+            "  Azure Storage     Azurite (pid {}), queues at {}, ledger in container lcw-ledger",
             azurite.pid(),
             azurite.queue_endpoint()
         );
+        env.extend(blob_ledger_env(azurite));
     }
     let queues = azurite
         .as_ref()
@@ -137,9 +151,15 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
         true => Some(super::demo_entitlement::DecisionService::start().await?),
         false => None,
     };
-    let mut env = handler_env(&tenant, &log_filter);
     env.extend(decisions.iter().flat_map(|d| d.handler_env()));
     let app_root = AppRoot::write("demo", AppLayout::Full)?;
+    // Without Azurite the ledger is a SQLite file that goes with the app root; the report's
+    // reasons and stories come from it.
+    let ledger = match azurite {
+        Some(_) => None,
+        None => Some(run_ledger::in_app_root(app_root.path())),
+    };
+    env.extend(ledger.iter().map(|file| run_ledger::setting(file)));
     // A start that hangs (readiness waits up to 30 s) still yields to a signal; the child it
     // spawned is killed when the start is dropped.
     let host = interrupts
@@ -161,7 +181,9 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
             .guard(super::demo_entitlement::play(args.users, &tenant, &host))
             .await
     } else {
-        interrupts.guard(workflow(&args, &tenant, &host)).await
+        interrupts
+            .guard(workflow(&args, &tenant, &host, ledger.as_deref()))
+            .await
     };
     if args.show_logs && args.entitlement {
         for line in host.handler_stdout() {
@@ -177,11 +199,28 @@ async fn demo(args: DemoArgs, interrupts: &mut Interrupts) -> Result<bool, RunEr
     outcome?
 }
 
+/// The Blob ledger in Azurite, reached with its SAS (no managed identity signs in on http).
+fn blob_ledger_env(azurite: &Azurite) -> [(String, String); 3] {
+    use crate::settings::{LCW_LEDGER, LCW_LEDGER_BLOB_SAS, LCW_LEDGER_BLOB_SERVICE_URL};
+    [
+        (LCW_LEDGER.to_owned(), "blob".to_owned()),
+        (
+            LCW_LEDGER_BLOB_SERVICE_URL.to_owned(),
+            azurite.blob_endpoint().to_owned(),
+        ),
+        (
+            LCW_LEDGER_BLOB_SAS.to_owned(),
+            azurite.account_sas().to_owned(),
+        ),
+    ]
+}
+
 /// The joiner workflow on the running emulators, through to the report.
 async fn workflow(
     args: &DemoArgs,
     tenant: &TenantEmulator,
     host: &FunctionsHost,
+    ledger: Option<&std::path::Path>,
 ) -> Result<bool, RunError> {
     let callouts = tenant
         .lcw()
@@ -227,7 +266,12 @@ async fn workflow(
         .queue_messages(&format!("{}-poison", crate::host::TASK_QUEUE))
         .len();
     let handler_log = host.handler_stdout();
-    let reasons = failure_reasons(&handler_log);
+    let records = match ledger {
+        Some(file) => run_ledger::records(file).await?,
+        // On Azurite the ledger is in blob storage: `history --ledger blob` reads it.
+        None => Vec::new(),
+    };
+    let reasons = failure_reasons(&records);
     let all_resumed = report(
         &rows,
         &resumes,
@@ -236,6 +280,23 @@ async fn workflow(
         tenant.token_fetches(),
         poisoned,
     );
+
+    // The story of each task that did not complete, as `explain` tells it.
+    let troubled: Vec<&str> = rows
+        .iter()
+        .map(|row| row.task_processing_result_id.as_str())
+        .filter(|id| {
+            !resumes.iter().any(|r| {
+                r.task_processing_result_id == *id
+                    && (200..300).contains(&r.status)
+                    && r.operation_status.as_deref() == Some("completed")
+            })
+        })
+        .collect();
+    if !troubled.is_empty() {
+        println!("\n  what happened to each task that did not complete (from the task ledger):\n");
+        run_ledger::print_stories(&records, &troubled, &mut |line| println!("{line}"));
+    }
 
     if args.show_logs {
         println!("\nhandler log (stdout):");
@@ -349,7 +410,7 @@ fn report(
             "completed" => "",
             _ => reasons
                 .get(&row.task_processing_result_id)
-                .map_or("(no reason logged)", String::as_str),
+                .map_or("(no reason recorded)", String::as_str),
         };
         println!(
             "  {:<24} {:>9.2} {:>8} {:>11} {:>16}  {}",

@@ -42,7 +42,7 @@ async fn explain(args: &ExplainArgs) -> Result<String, String> {
     }
 }
 
-fn story(record: &TaskRecord) -> String {
+pub(super) fn story(record: &TaskRecord) -> String {
     let facts = &record.facts;
     let named = |name: &Option<String>, id: &str| match name {
         Some(name) => format!("{name} ({id})"),

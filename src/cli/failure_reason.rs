@@ -1,33 +1,48 @@
 //! Why a task of a local run did not complete, for the demo's table and progress lines.
 //!
-//! Today the only record is the handler's own JSON log lines, which the host emulator
-//! captures: the reason a task returned with `failed`, the error it asked to be retried for,
-//! or Graph's answer to the resume. When the task ledger lands it becomes the source, and this
-//! one function is what changes.
+//! The table's reasons come from the task ledger (the demo runs the handler with a SQLite
+//! ledger in its temporary app root): the reason the logic returned with `failed`, the error
+//! it asked to be retried for, why it was given up, or Graph's last refusal of the resume. The
+//! ledger holds them per task and in order, where the log only has lines to search. The live
+//! progress lines, printed while tasks still run, keep reading the newest warning in the
+//! handler's log, which needs no ledger read every few seconds.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
-/// The latest reason the handler logged for each taskProcessingResult id, from its warnings and
-/// errors (a task's `failed` reason, a retry's error, Graph's refusal).
-pub(super) fn failure_reasons(handler_stdout: &[String]) -> HashMap<String, String> {
-    let mut reasons = HashMap::new();
-    for line in handler_stdout {
-        let Ok(event) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        if !matches!(event["level"].as_str(), Some("WARN" | "ERROR")) {
-            continue;
-        }
-        let Some(id) = event["span"]["task_processing_result_id"].as_str() else {
-            continue;
-        };
-        if let Some(reason) = reason_of(&event["fields"]) {
-            reasons.insert(id.to_owned(), reason);
-        }
+use crate::ledger::{Stage, TaskRecord};
+
+/// Why each task that did not complete is where it is, by taskProcessingResult id, from its
+/// ledger record. Completed tasks have no entry.
+pub(super) fn failure_reasons(records: &[TaskRecord]) -> HashMap<String, String> {
+    records
+        .iter()
+        .filter_map(|record| Some((record.key.id.clone(), reason_of_record(record)?)))
+        .collect()
+}
+
+/// The reason one record gives: its own reason (a `failed` outcome's, a retry's, a give-up's),
+/// else Graph's last refusal; `None` for a task that completed or has nothing to say yet.
+fn reason_of_record(record: &TaskRecord) -> Option<String> {
+    let completed = record
+        .outcome
+        .as_ref()
+        .is_some_and(|o| o.status == crate::ledger::RecordedStatus::Completed);
+    if completed && record.stage == Stage::Resumed {
+        return None;
     }
-    reasons
+    if let Some(reason) = &record.reason {
+        return Some(reason.clone());
+    }
+    let graph = record.graph.as_ref()?;
+    let status = graph.status.filter(|s| !(200..300).contains(s))?;
+    let code = graph.code.as_deref().unwrap_or("");
+    Some(
+        format!("Graph refused the resume: HTTP {status} {code}")
+            .trim_end()
+            .to_owned(),
+    )
 }
 
 /// The most recent reason the handler logged for any task, for a progress line.
@@ -71,6 +86,7 @@ pub(super) fn truncate(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::{GraphAnswer, RecordedOutcome, RecordedStatus, TaskFacts, TaskKey};
 
     fn line(level: &str, id: &str, fields: Value) -> String {
         serde_json::json!({
@@ -82,23 +98,80 @@ mod tests {
         .to_string()
     }
 
+    fn record(id: &str) -> TaskRecord {
+        let now = time::OffsetDateTime::now_utc();
+        TaskRecord::new(
+            TaskKey::lcw(id),
+            TaskFacts::default(),
+            now,
+            now + time::Duration::minutes(29),
+            now,
+        )
+    }
+
+    fn finished(id: &str, status: RecordedStatus, reason: Option<&str>) -> TaskRecord {
+        let mut record = record(id);
+        record.finish_logic(
+            RecordedOutcome {
+                status,
+                reason: reason.map(str::to_owned),
+            },
+            time::OffsetDateTime::now_utc(),
+        );
+        record
+    }
+
+    fn answer(status: u16, code: Option<&str>) -> GraphAnswer {
+        GraphAnswer {
+            status: Some(status),
+            request_id: Some("req".into()),
+            code: code.map(str::to_owned),
+            at: time::OffsetDateTime::now_utc(),
+        }
+    }
+
     #[test]
-    fn the_latest_warning_of_each_task_gives_its_reason() {
+    fn the_ledger_gives_each_unfinished_or_failed_task_its_reason() {
+        let now = time::OffsetDateTime::now_utc();
+        let mut failed = finished(
+            "a",
+            RecordedStatus::Failed,
+            Some("the new hire has no manager"),
+        );
+        failed.resumed(1, answer(204, None), now);
+        let mut refused = finished("b", RecordedStatus::Completed, None);
+        refused.resume_not_accepted(
+            1,
+            answer(404, Some("ResourceNotFound")),
+            "Graph rejected the resume",
+            now,
+        );
+        refused.reason = None;
+        let mut retried = record("c");
+        retried.retry_logic("webhook answered 503 Service Unavailable", now);
+        let mut done = finished("d", RecordedStatus::Completed, None);
+        done.resumed(1, answer(204, None), now);
+        let reasons = failure_reasons(&[failed, refused, retried, done]);
+        assert_eq!(reasons["a"], "the new hire has no manager");
+        assert_eq!(
+            reasons["b"],
+            "Graph refused the resume: HTTP 404 ResourceNotFound"
+        );
+        assert_eq!(reasons["c"], "webhook answered 503 Service Unavailable");
+        assert!(
+            !reasons.contains_key("d"),
+            "a completed task needs no reason"
+        );
+        assert_eq!(reasons.len(), 3);
+    }
+
+    #[test]
+    fn the_latest_warning_in_the_log_feeds_the_progress_line() {
         let lines = vec![
             line(
                 "WARN",
                 "a",
-                serde_json::json!({"message": "task will be retried", "reason": "database busy"}),
-            ),
-            line(
-                "WARN",
-                "a",
                 serde_json::json!({"message": "task failed", "reason": "the new hire has no manager"}),
-            ),
-            line(
-                "INFO",
-                "a",
-                serde_json::json!({"message": "resumed", "tries": 1}),
             ),
             line(
                 "ERROR",
@@ -106,23 +179,19 @@ mod tests {
                 serde_json::json!({"message": "Graph rejected the resume; not retrying", "http_status": 404, "graph_code": "ResourceNotFound"}),
             ),
             line(
-                "WARN",
-                "c",
-                serde_json::json!({"message": "resume failed, will retry if time allows", "error": "HTTP 429: throttled"}),
+                "INFO",
+                "a",
+                serde_json::json!({"message": "resumed", "tries": 1}),
             ),
             "not json".to_owned(),
         ];
-        let reasons = failure_reasons(&lines);
-        assert_eq!(reasons["a"], "the new hire has no manager");
-        assert_eq!(
-            reasons["b"],
-            "Graph refused the resume: HTTP 404 ResourceNotFound"
-        );
-        assert_eq!(reasons["c"], "HTTP 429: throttled");
-        assert_eq!(reasons.len(), 3);
         assert_eq!(
             latest_reason(&lines).as_deref(),
-            Some("HTTP 429: throttled")
+            Some("Graph refused the resume: HTTP 404 ResourceNotFound")
+        );
+        assert_eq!(
+            latest_reason(&lines[..1]).as_deref(),
+            Some("the new hire has no manager")
         );
         assert_eq!(latest_reason(&[]), None);
     }

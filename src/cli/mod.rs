@@ -9,6 +9,8 @@ mod app_root;
 #[cfg(feature = "demo")]
 mod bench;
 #[cfg(feature = "demo")]
+mod chaos;
+#[cfg(feature = "demo")]
 mod demo;
 #[cfg(feature = "demo")]
 mod demo_entitlement;
@@ -29,6 +31,8 @@ mod package;
 mod progress;
 #[cfg(feature = "deploy")]
 mod register;
+#[cfg(feature = "demo")]
+mod run_ledger;
 #[cfg(feature = "demo")]
 mod send;
 mod serve;

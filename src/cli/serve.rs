@@ -117,7 +117,8 @@ pub(super) fn no_identity_note() -> String {
 
 /// Serves the Functions host on `127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT`.
 pub(super) async fn host(config: Arc<Config>, tasks: UserTasks) -> ExitCode {
-    logging::init_json(&config.log_filter);
+    // Held to the end: dropping it writes out the lines still queued (see `logging`).
+    let _log = logging::init_json(&config.log_filter);
     let Some(port) = port_from_env() else {
         return fail(format!(
             "{FUNCTIONS_CUSTOMHANDLER_PORT} is not set: the Functions host sets it; for local runs use `lcw-handler serve`"
@@ -164,7 +165,10 @@ pub(super) async fn host(config: Arc<Config>, tasks: UserTasks) -> ExitCode {
     match served {
         // Stopped by a signal after draining: ask for a restart rather than exit 0, which the
         // host treats as "never restart" (docs/protocol.md §8.9).
-        Ok(()) => ExitCode::from(EXIT_RESTART),
+        Ok(()) => {
+            info!(exit_code = EXIT_RESTART, "stopped");
+            ExitCode::from(EXIT_RESTART)
+        }
         Err(e) => {
             error!(error = %e, "server failed");
             fail(e)
@@ -186,7 +190,8 @@ pub(super) async fn standalone(
     tasks: UserTasks,
     listen: SocketAddr,
 ) -> ExitCode {
-    logging::init_json(&config.log_filter);
+    // Held to the end: dropping it writes out the lines still queued (see `logging`).
+    let _log = logging::init_json(&config.log_filter);
     start_warnings(&config);
     standalone_warnings(&config);
     let pipeline = match pipeline(config, tasks, Mode::Standalone) {
@@ -203,7 +208,10 @@ pub(super) async fn standalone(
         .map_or_else(|_| listen.to_string(), |a| a.to_string());
     info!(listen = %bound, task = pipeline.task_name(), "serving standalone");
     match crate::standalone::serve(listener, pipeline, shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            info!(exit_code = 0, "stopped");
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(e),
     }
 }

@@ -13,11 +13,12 @@ use lcw_emulator::azurite::Azurite;
 
 /// Starts Azurite, installing it first if this checkout does not have it yet.
 pub async fn start() -> Azurite {
-    install_once();
+    install();
     Azurite::start().await.expect("Azurite starts")
 }
 
-fn install_once() {
+/// Runs `.ci/install-tools` once per test binary if this checkout has no Azurite yet.
+pub fn install() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -7,7 +7,7 @@ mod webhook_entitlement;
 use std::sync::Arc;
 
 pub use complete::Complete;
-pub use webhook::Webhook;
+pub use webhook::{IDEMPOTENCY_HEADER, Webhook};
 pub use webhook_entitlement::{ENTITLEMENT_IDEMPOTENCY_HEADER, WebhookAnswer};
 
 use super::Task;

@@ -312,6 +312,22 @@ impl FunctionsHost {
         self.shared.process.pid()
     }
 
+    /// SIGKILLs the handler process now, mid-invocation or not, as an out-of-memory kill or a
+    /// crashed worker ends it; returns its process id once it is dead (`None` when no handler
+    /// was running). The host restarts it as after any unexpected exit, and counts the exit
+    /// as a handler error: the third within 30 minutes shuts the host down, as in Azure.
+    /// Invocations in flight fail (a queue message comes back after `visibilityTimeout`).
+    pub async fn kill_handler(&self) -> Option<u32> {
+        self.shared.process.kill().await
+    }
+
+    /// Waits up to `wait` until the handler is ready (after a restart), and returns its
+    /// process id; `Err` says why it is not (still starting, exited, the host shut down).
+    pub async fn wait_for_handler(&self, wait: Duration) -> Result<Option<u32>, String> {
+        self.shared.process.port(wait).await?;
+        Ok(self.shared.process.pid())
+    }
+
     /// Time from spawning the handler to its first answered `GET /`.
     pub fn startup_time(&self) -> Duration {
         self.shared.process.startup_time

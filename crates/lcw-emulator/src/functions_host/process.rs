@@ -10,7 +10,10 @@
 //! - any other exit, or a readiness timeout during a restart: restarted and counted; the
 //!   third error within 30 minutes shuts the host down;
 //! - a stop, or an invocation exceeding `functionTimeout`: `SIGKILL` (no SIGTERM, no grace),
-//!   then a restart in the timeout case.
+//!   then a restart in the timeout case;
+//! - a kill from outside ([`HandlerProcess::kill`], e.g. a chaos run standing in for an
+//!   out-of-memory kill or a crashed worker): `SIGKILL`, then handled as any other unexpected
+//!   exit — restarted and counted as an error.
 //!
 //! Output is captured by one task per stream. A child that writes its last words to stderr and
 //! exits makes two events ready at once, the pipe and the exit; whichever task runs first wins.
@@ -82,6 +85,9 @@ pub(crate) enum HandlerState {
 enum Control {
     /// Kill and restart (an invocation exceeded `functionTimeout`).
     Restart,
+    /// Kill as a crash would (the exit counts as an error and the handler is restarted);
+    /// answers with the killed process id once it is dead.
+    Crash(tokio::sync::oneshot::Sender<Option<u32>>),
     Stop,
 }
 
@@ -157,6 +163,7 @@ impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Control::Restart => "Restart",
+            Control::Crash(_) => "Crash",
             Control::Stop => "Stop",
         })
     }
@@ -260,6 +267,16 @@ impl HandlerProcess {
     /// Kills and restarts the handler (after an invocation exceeded `functionTimeout`).
     pub(crate) fn request_restart(&self) {
         let _ = self.commands.try_send(Control::Restart);
+    }
+
+    /// Kills the handler with SIGKILL as a crash would end it, and returns its process id once
+    /// it is dead (`None` when no handler was running). The supervisor then treats the exit
+    /// like any unexpected one: it restarts the handler and counts an error, so the third
+    /// within 30 minutes shuts the host down, as in Azure.
+    pub(crate) async fn kill(&self) -> Option<u32> {
+        let (reply, killed) = tokio::sync::oneshot::channel();
+        self.commands.send(Control::Crash(reply)).await.ok()?;
+        killed.await.ok().flatten()
     }
 
     /// Asks the supervisor to kill the handler, without waiting (for `Drop`).
@@ -431,6 +448,15 @@ async fn supervise(
         let exit = tokio::select! {
             status = running.child.wait() => status,
             command = commands.recv() => {
+                if let Some(Control::Crash(reply)) = command {
+                    let pid = running.child.id();
+                    let status = running.child.kill().await.and(running.child.wait().await);
+                    // Invocations must not reach the dead child's port while it restarts.
+                    state.send_replace(HandlerState::Starting);
+                    tracing::info!(?pid, "custom handler killed (SIGKILL) from outside");
+                    let _ = reply.send(pid);
+                    status
+                } else {
                 let _ = running.child.kill().await;
                 match command {
                     Some(Control::Restart) => {
@@ -441,10 +467,11 @@ async fn supervise(
                             None => return,
                         }
                     }
-                    Some(Control::Stop) | None => {
+                    Some(Control::Stop | Control::Crash(_)) | None => {
                         state.send_replace(HandlerState::ShutDown { reason: "the host was stopped".to_owned() });
                         return;
                     }
+                }
                 }
             }
         };
@@ -527,8 +554,13 @@ fn shut_down(state: &watch::Sender<HandlerState>, reason: String) {
 
 async fn wait_for_stop(commands: &mut mpsc::Receiver<Control>) {
     while let Some(command) = commands.recv().await {
-        if matches!(command, Control::Stop) {
-            return;
+        match command {
+            Control::Stop => return,
+            // Nothing runs: nothing to kill.
+            Control::Crash(reply) => {
+                let _ = reply.send(None);
+            }
+            Control::Restart => {}
         }
     }
 }

@@ -30,12 +30,14 @@ pub const MAX_ATTEMPTS: usize = 5;
 /// Generous upper bound for a test's tasks to settle; never a timing assertion.
 pub const SETTLE: Duration = Duration::from_secs(60);
 
-/// `sqlite:<file>` in a fresh temp folder: a task ledger of one test's own, so handlers of
-/// tests running at once never share the default ledger file.
+/// `sqlite:<file>` in a fresh folder: a task ledger of one test's own, so handlers of tests
+/// running at once never share the default ledger file. The folder is under cargo's
+/// `CARGO_TARGET_TMPDIR` (inside `target/`), not the system temp folder: a test's handler may
+/// still hold the file when the test ends, and `cargo clean` removes what is left.
 pub fn fresh_ledger() -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "lcw-test-ledger-{}-{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)

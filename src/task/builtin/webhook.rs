@@ -36,17 +36,35 @@ impl Webhook {
     }
 
     async fn post_once(&self, ctx: &TaskContext, body: &serde_json::Value) -> Try<Outcome, String> {
+        let key = &ctx.task_processing_result().id;
+        match self.post(IDEMPOTENCY_HEADER, key, body).await {
+            Answer::Accepted(_) => Try::Done(Outcome::Completed),
+            Answer::Refused(status) => Try::Done(Outcome::failed(format!(
+                "webhook refused the task: {status}"
+            ))),
+            Answer::Transient { error, retry_after } => Try::Transient { error, retry_after },
+        }
+    }
+
+    /// POSTs `body` once, with `key` in the idempotency header `key_header`, and sorts the
+    /// answer the way both kinds of task read it.
+    pub(super) async fn post(
+        &self,
+        key_header: &'static str,
+        key: &str,
+        body: &serde_json::Value,
+    ) -> Answer {
         let sent = crate::http_client::shared()
             .post(self.url.clone())
             .timeout(self.timeout)
-            .header(IDEMPOTENCY_HEADER, &ctx.task_processing_result().id)
+            .header(key_header, key)
             .json(body)
             .send()
             .await;
         let response = match sent {
             Ok(response) => response,
             Err(e) => {
-                return Try::Transient {
+                return Answer::Transient {
                     error: format!("webhook unreachable: {}", e.without_url()),
                     retry_after: None,
                 };
@@ -54,7 +72,14 @@ impl Webhook {
         };
         let status = response.status();
         if status.is_success() {
-            Try::Done(Outcome::Completed)
+            // An unreadable body reads as empty: for LCW it is ignored, for EM it means "continue".
+            Answer::Accepted(
+                response
+                    .bytes()
+                    .await
+                    .map(|b| b.to_vec())
+                    .unwrap_or_default(),
+            )
         } else if status.is_server_error()
             || status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::REQUEST_TIMEOUT
@@ -65,16 +90,27 @@ impl Webhook {
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok()),
             );
-            Try::Transient {
+            Answer::Transient {
                 error: format!("webhook answered {status}"),
                 retry_after,
             }
         } else {
-            Try::Done(Outcome::failed(format!(
-                "webhook refused the task: {status}"
-            )))
+            Answer::Refused(status)
         }
     }
+}
+
+/// How the receiver answered one POST.
+pub(super) enum Answer {
+    /// 2xx, with the body it sent.
+    Accepted(Vec<u8>),
+    /// Another 4xx: the receiver refused; the same request cannot succeed later.
+    Refused(StatusCode),
+    /// 5xx, 408, 429, or no answer: worth retrying, after `retry_after` if it said so.
+    Transient {
+        error: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 #[async_trait]

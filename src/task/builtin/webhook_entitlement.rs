@@ -15,13 +15,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::Webhook;
+use super::webhook::Answer;
 use crate::entitlement::{ApprovalStage, Approver, Decision};
-use crate::retry::{GaveUp, Try, parse_retry_after, retry};
+use crate::retry::{GaveUp, Try, retry};
 use crate::task::TaskError;
 use crate::task::entitlement::{EntitlementContext, EntitlementTask};
 
@@ -84,51 +84,19 @@ impl Webhook {
         ctx: &EntitlementContext,
         body: &serde_json::Value,
     ) -> Try<Decision, String> {
-        let sent = crate::http_client::shared()
-            .post(self.url.clone())
-            .timeout(self.timeout)
-            .header(
-                ENTITLEMENT_IDEMPOTENCY_HEADER,
-                &ctx.callout().stage_instance_id,
-            )
-            .json(body)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(e) => {
-                return Try::Transient {
-                    error: format!("webhook unreachable: {}", e.without_url()),
-                    retry_after: None,
-                };
+        let key = &ctx.callout().stage_instance_id;
+        match self.post(ENTITLEMENT_IDEMPOTENCY_HEADER, key, body).await {
+            Answer::Accepted(text) => {
+                let answer = serde_json::from_slice::<WebhookAnswer>(&text).unwrap_or_default();
+                match answer.decision() {
+                    Ok(decision) => Try::Done(decision),
+                    Err(error) => Try::Permanent(error),
+                }
             }
-        };
-        let status = response.status();
-        if status.is_success() {
-            let text = response.bytes().await.unwrap_or_default();
-            let answer = serde_json::from_slice::<WebhookAnswer>(&text).unwrap_or_default();
-            match answer.decision() {
-                Ok(decision) => Try::Done(decision),
-                Err(error) => Try::Permanent(error),
-            }
-        } else if status.is_server_error()
-            || status == StatusCode::TOO_MANY_REQUESTS
-            || status == StatusCode::REQUEST_TIMEOUT
-        {
-            let retry_after = parse_retry_after(
-                response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok()),
-            );
-            Try::Transient {
-                error: format!("webhook answered {status}"),
-                retry_after,
-            }
-        } else {
-            Try::Done(Decision::deny(format!(
+            Answer::Refused(status) => Try::Done(Decision::deny(format!(
                 "the webhook refused the request: {status}"
-            )))
+            ))),
+            Answer::Transient { error, retry_after } => Try::Transient { error, retry_after },
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -17,11 +17,10 @@ use tracing::{debug, info, warn};
 
 use super::{
     HTTP_OUTPUT_BINDING, HTTP_TRIGGER_BINDING, HostState, HttpTrigger, InvocationResponse,
-    QUEUE_OUTPUT_BINDING, bad_envelope, envelope_limit, invocation_id, refusal_reply, reply,
+    QUEUE_OUTPUT_BINDING, bad_envelope, invocation_id, read_invocation, refusal_reply, reply,
 };
-use crate::body_limit::{LimitedBody, read_limited};
 use crate::callout_reply::CalloutReply;
-use crate::pipeline::{AcceptedEntitlement, Refused, TooLarge};
+use crate::pipeline::{AcceptedEntitlement, Refused};
 
 pub(super) async fn entitlement(
     State(state): State<Arc<HostState>>,
@@ -29,23 +28,9 @@ pub(super) async fn entitlement(
     body: Body,
 ) -> Response {
     let invocation_id = invocation_id(&headers);
-    let max_callout_bytes = state.pipeline.config().max_callout_bytes;
-    let body: Bytes = match read_limited(body, envelope_limit(max_callout_bytes)).await {
-        Ok(LimitedBody::Within(body)) => body,
-        Ok(LimitedBody::Over) => {
-            let error = TooLarge::Callout {
-                limit: max_callout_bytes,
-            };
-            warn!(invocation_id, %error, "entitlement callout refused: too large");
-            return refusal_reply(&Refused::TooLarge(error));
-        }
-        Err(e) => {
-            warn!(invocation_id, error = %e, "the invocation request could not be read");
-            return reply(
-                StatusCode::BAD_REQUEST,
-                serde_json::json!({"error": {"code": "bad_envelope", "message": "the invocation request could not be read"}}),
-            );
-        }
+    let body = match read_invocation(&state, body, &invocation_id, "entitlement").await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
     };
     let request = match HttpTrigger::parse(&body, HTTP_TRIGGER_BINDING) {
         Ok(request) => request,

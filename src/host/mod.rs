@@ -156,25 +156,39 @@ fn bad_envelope(invocation_id: &str, error: EnvelopeError) -> Response {
     )
 }
 
-async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: Body) -> Response {
-    let invocation_id = invocation_id(&headers);
+/// Reads an HTTP-triggered invocation's request within the callout size limit (plus the
+/// envelope around it); what is over it or unreadable is already answered.
+async fn read_invocation(
+    state: &HostState,
+    body: Body,
+    invocation_id: &str,
+    callout_kind: &'static str,
+) -> Result<Bytes, Response> {
     let max_callout_bytes = state.pipeline.config().max_callout_bytes;
-    let body: Bytes = match read_limited(body, envelope_limit(max_callout_bytes)).await {
-        Ok(LimitedBody::Within(body)) => body,
+    match read_limited(body, envelope_limit(max_callout_bytes)).await {
+        Ok(LimitedBody::Within(body)) => Ok(body),
         Ok(LimitedBody::Over) => {
             let error = TooLarge::Callout {
                 limit: max_callout_bytes,
             };
-            warn!(invocation_id, %error, "callout refused: too large");
-            return refusal_reply(&Refused::TooLarge(error));
+            warn!(invocation_id, callout_kind, %error, "callout refused: too large");
+            Err(refusal_reply(&Refused::TooLarge(error)))
         }
         Err(e) => {
             warn!(invocation_id, error = %e, "the invocation request could not be read");
-            return reply(
+            Err(reply(
                 StatusCode::BAD_REQUEST,
                 json!({"error": {"code": "bad_envelope", "message": "the invocation request could not be read"}}),
-            );
+            ))
         }
+    }
+}
+
+async fn callout(State(state): State<Arc<HostState>>, headers: HeaderMap, body: Body) -> Response {
+    let invocation_id = invocation_id(&headers);
+    let body = match read_invocation(&state, body, &invocation_id, "lifecycle").await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
     };
     let request = match HttpTrigger::parse(&body, HTTP_TRIGGER_BINDING) {
         Ok(request) => request,

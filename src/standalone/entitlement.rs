@@ -12,10 +12,9 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
-use super::{AppState, QUEUE_CAPACITY, to_response};
-use crate::body_limit::{LimitedBody, read_limited};
+use super::{AppState, QUEUE_CAPACITY, read_callout, to_response};
 use crate::callout_reply::CalloutReply;
-use crate::pipeline::{AcceptedEntitlement, Refused, TooLarge};
+use crate::pipeline::{AcceptedEntitlement, Refused};
 
 /// The public route of Entitlement Management callouts, the same as under the Functions host.
 pub const ENTITLEMENT_ROUTE: &str = "/api/entitlement/callout";
@@ -25,15 +24,9 @@ pub(super) async fn entitlement(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let limit = state.pipeline.config().max_callout_bytes;
-    let body = match read_limited(body, limit).await {
-        Ok(LimitedBody::Within(body)) => body,
-        Ok(LimitedBody::Over) => {
-            let error = TooLarge::Callout { limit };
-            warn!(%error, "entitlement callout refused: too large");
-            return to_response(&CalloutReply::too_large(&error));
-        }
-        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    let body = match read_callout(&state, body, "entitlement").await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
     };
     let authorization = headers
         .get(header::AUTHORIZATION)

@@ -80,16 +80,29 @@ pub async fn serve(
     Ok(())
 }
 
-async fn callout(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+/// Reads a callout's body within `LCW_MAX_CALLOUT_BYTES`; what is over it or unreadable is
+/// already answered.
+async fn read_callout(
+    state: &AppState,
+    body: Body,
+    callout_kind: &'static str,
+) -> Result<axum::body::Bytes, Response> {
     let limit = state.pipeline.config().max_callout_bytes;
-    let body = match read_limited(body, limit).await {
-        Ok(LimitedBody::Within(body)) => body,
+    match read_limited(body, limit).await {
+        Ok(LimitedBody::Within(body)) => Ok(body),
         Ok(LimitedBody::Over) => {
             let error = TooLarge::Callout { limit };
-            warn!(%error, "callout refused: too large");
-            return to_response(&CalloutReply::too_large(&error));
+            warn!(callout_kind, %error, "callout refused: too large");
+            Err(to_response(&CalloutReply::too_large(&error)))
         }
-        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+        Err(_) => Err(StatusCode::BAD_REQUEST.into_response()),
+    }
+}
+
+async fn callout(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_callout(&state, body, "lifecycle").await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
     };
     let authorization = headers
         .get(header::AUTHORIZATION)
